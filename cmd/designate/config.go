@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"designate/engine"
+)
+
+// Config is config.yaml.
+type Config struct {
+	Addr           string        `yaml:"addr"`
+	Data           string        `yaml:"data"`
+	LogLevel       string        `yaml:"log_level"`
+	SessionTTL     time.Duration `yaml:"session_ttl"`
+	SchedulerEvery time.Duration `yaml:"scheduler_every"`
+	BatchDelay     time.Duration `yaml:"batch_delay"`
+	SweepChunk     int           `yaml:"sweep_chunk"`
+	Demo           DemoConfig    `yaml:"demo"`
+}
+
+// DemoConfig is what the first start creates.
+type DemoConfig struct {
+	Enabled  bool          `yaml:"enabled"`
+	Call     DemoCall      `yaml:"call"`
+	Accounts []DemoAccount `yaml:"accounts"`
+}
+
+// DemoCall is a call whose instants are relative to the first start.
+type DemoCall struct {
+	ID                    string           `yaml:"id"`
+	Title                 string           `yaml:"title"`
+	TimeZone              string           `yaml:"time_zone"`
+	Fields                []string         `yaml:"fields"`
+	Languages             []string         `yaml:"languages"`
+	OpensIn               time.Duration    `yaml:"opens_in"`
+	SubmissionDeadlineIn  time.Duration    `yaml:"submission_deadline_in"`
+	Grace                 time.Duration    `yaml:"grace"`
+	EndorsementDeadlineIn time.Duration    `yaml:"endorsement_deadline_in"`
+	EvaluationDeadlineIn  time.Duration    `yaml:"evaluation_deadline_in"`
+	AnnouncementIn        time.Duration    `yaml:"announcement_in"`
+	MaxPerCountry         int              `yaml:"max_per_country"`
+	DistinctFields        *bool            `yaml:"distinct_fields"`
+	Sections              []engine.Section `yaml:"sections"`
+}
+
+// DemoAccount is an account the first start creates, with a random password.
+type DemoAccount struct {
+	Email   string      `yaml:"email"`
+	Role    engine.Role `yaml:"role"`
+	Country string      `yaml:"country"`
+	City    string      `yaml:"city"`
+}
+
+// DefaultConfig is what every key left out of config.yaml keeps.
+func DefaultConfig() Config {
+	return Config{
+		Addr:           "localhost:8080",
+		Data:           "data",
+		LogLevel:       "info",
+		SessionTTL:     12 * time.Hour,
+		SchedulerEvery: time.Second,
+		BatchDelay:     2 * time.Millisecond,
+		SweepChunk:     500,
+	}
+}
+
+// LoadConfig reads path over the defaults, refusing unknown keys so a typo
+// does not silently keep a default.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, cfg.check()
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.SessionTTL < time.Minute:
+		return fmt.Errorf("config: session_ttl must be at least 1m")
+	case c.SchedulerEvery < 10*time.Millisecond || c.SchedulerEvery > time.Minute:
+		return fmt.Errorf("config: scheduler_every must be between 10ms and 1m")
+	case c.BatchDelay < 0 || c.BatchDelay > time.Second:
+		return fmt.Errorf("config: batch_delay must be between 0 and 1s")
+	case c.SweepChunk < 1:
+		return fmt.Errorf("config: sweep_chunk must be at least 1")
+	}
+	return nil
+}
+
+// Call returns the demo call with its instants placed relative to now, as a
+// real call places them: it opens at midnight and each deadline is at 23:59,
+// in the call's time zone.
+func (d *DemoCall) Call(now time.Time) engine.Call {
+	loc, err := time.LoadLocation(d.TimeZone)
+	if err != nil {
+		loc = time.UTC // Validate reports the bad zone by name.
+	}
+	day := func(offset time.Duration, hour, min int) time.Time {
+		t := now.Add(offset).In(loc)
+		return time.Date(t.Year(), t.Month(), t.Day(), hour, min, 0, 0, loc)
+	}
+	c := engine.Call{
+		ID: d.ID, Title: d.Title, TimeZone: d.TimeZone, Fields: d.Fields, Languages: d.Languages,
+		OpensAt:             day(d.OpensIn, 0, 0),
+		SubmissionDeadline:  day(d.SubmissionDeadlineIn, 23, 59),
+		Grace:               engine.Duration(d.Grace),
+		EndorsementDeadline: day(d.EndorsementDeadlineIn, 23, 59),
+		EvaluationDeadline:  day(d.EvaluationDeadlineIn, 23, 59),
+		AnnouncementAt:      day(d.AnnouncementIn, 10, 0),
+		MaxPerCountry:       d.MaxPerCountry,
+		DistinctFields:      d.DistinctFields == nil || *d.DistinctFields,
+		Sections:            d.Sections,
+	}
+	if c.MaxPerCountry == 0 {
+		c.MaxPerCountry = 2
+	}
+	return c
+}

@@ -1,0 +1,67 @@
+// Command designate runs the designation-call engine: the server, and the
+// sub-commands that manage its data.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	// The server must know every time zone a call may use, even on a
+	// machine without a zoneinfo database.
+	_ "time/tzdata"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "designate:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+const usage = `designate runs designation calls: applications, endorsements, evaluation, results.
+
+Usage:
+  designate [serve] [--config config.yaml] [--data DIR] [--addr HOST:PORT]
+  designate user add --data DIR --email E --password P --role R [--country CC] [--city NAME]
+  designate backup --data DIR --out FILE
+  designate diagram       print the lifecycle diagram (Mermaid) drawn from the engine's table
+`
+
+// run dispatches the sub-command.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, stdout, stderr)
+	case "user":
+		if len(args) == 0 || args[0] != "add" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return runUserAdd(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(args, stdout, stderr)
+	case "diagram":
+		fmt.Fprint(stdout, lifecycleDiagram())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "designate: unknown command %q\n\n%s", cmd, usage)
+	return errUsage
+}

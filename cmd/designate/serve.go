@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"designate/engine"
+	"designate/store"
+	"designate/web"
+)
+
+// Main is the running program: open it with Run, stop it with Close. Tests
+// start it in-process on 127.0.0.1:0 with a temporary data directory.
+type Main struct {
+	Config Config
+	// Clock is the engine's clock; the system clock unless a test moves one.
+	Clock engine.Clock
+	// Out receives what a person starting the server must read (the demo
+	// accounts, the address).
+	Out    io.Writer
+	Logger *slog.Logger
+
+	DB      *store.DB
+	Service *engine.Service
+
+	listener net.Listener
+	server   *http.Server
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// NewMain returns a Main with the default configuration.
+func NewMain() *Main {
+	return &Main{Config: DefaultConfig(), Clock: engine.SystemClock{}, Out: io.Discard, Logger: slog.New(slog.DiscardHandler)}
+}
+
+// dbFile is the database inside the data directory.
+func dbFile(dataDir string) string { return filepath.Join(dataDir, "designate.db") }
+
+// Run opens the database (creating it and the demo on first start), starts
+// the scheduler and starts serving. It returns once the server listens.
+func (m *Main) Run(ctx context.Context) error {
+	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	db, err := store.Open(dbFile(m.Config.Data), store.Options{MaxBatchDelay: m.Config.BatchDelay})
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	m.Service = engine.NewService(db, m.Clock)
+	m.Service.SessionTTL = m.Config.SessionTTL
+	m.Service.SweepChunk = m.Config.SweepChunk
+	if err := m.seedDemo(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("demo data: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	m.listener = ln
+	m.server = web.HTTPServer(m.Config.Addr, web.NewServer(m.Service, m.Logger), m.Logger)
+
+	// The scheduler outlives ctx's caller only until Close.
+	schedCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	m.stop = stop
+	sched := &engine.Scheduler{Service: m.Service, Clock: m.Clock, Every: m.Config.SchedulerEvery, Logger: m.Logger}
+	m.wg.Add(2)
+	go func() { defer m.wg.Done(); sched.Run(schedCtx) }()
+	go func() {
+		defer m.wg.Done()
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL is where the server answers.
+func (m *Main) URL() string {
+	addr := m.listener.Addr().String()
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "::" || host == "0.0.0.0" || host == "") {
+		addr = net.JoinHostPort("localhost", port)
+	}
+	return "http://" + addr
+}
+
+// Close stops taking requests, lets those in flight finish (up to 30s),
+// stops the scheduler and closes the database. Everything acknowledged is on
+// disk already; Close only lets the last answers go out.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		errs = append(errs, m.server.Shutdown(ctx))
+		cancel()
+	}
+	if m.stop != nil {
+		m.stop()
+	}
+	m.wg.Wait()
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// runServe is `designate serve`.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "config.yaml", "configuration file")
+	data := fs.String("data", "", "data directory (overrides the config)")
+	addr := fs.String("addr", "", "listen address HOST:PORT (overrides the config)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, err := LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if *data != "" {
+		cfg.Data = *data
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	m := NewMain()
+	m.Config, m.Out = cfg, stdout
+	m.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(cfg.LogLevel)}))
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "designate is serving on %s (data in %s). Ctrl-C stops it.\n", m.URL(), cfg.Data)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "designate: stopping; finishing requests in flight")
+	return m.Close()
+}
+
+func logLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

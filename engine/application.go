@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// State is where a dossier stands in its lifecycle (see Lifecycle).
+type State string
+
+// The states of a dossier.
+const (
+	Draft           State = "draft"
+	Submitted       State = "submitted"
+	Endorsed        State = "endorsed"
+	NotEndorsed     State = "not_endorsed"
+	Eligible        State = "eligible"
+	Ineligible      State = "ineligible"
+	UnderEvaluation State = "under_evaluation"
+	Recommended     State = "recommended"
+	NotRecommended  State = "not_recommended"
+	Designated      State = "designated"
+	NotDesignated   State = "not_designated"
+	Withdrawn       State = "withdrawn"
+	Lapsed          State = "lapsed"
+)
+
+// Application is a city's dossier for one call.
+type Application struct {
+	ID          string            `json:"id"`
+	Call        string            `json:"call"`
+	City        string            `json:"city"`
+	Country     string            `json:"country"`
+	Field       string            `json:"field"`
+	Language    string            `json:"language"`
+	State       State             `json:"state"`
+	Version     int               `json:"version"`
+	Contacts    Contacts          `json:"contacts"`
+	Sections    map[string]string `json:"sections"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+	SubmittedAt *time.Time        `json:"submitted_at"`
+	// Owner is the account that created the dossier.
+	Owner string `json:"owner"`
+}
+
+// Contacts are the people the network writes to about a dossier.
+type Contacts struct {
+	Mayor          Contact `json:"mayor"`
+	Representative Contact `json:"representative"`
+	Main           Contact `json:"main"`
+}
+
+// Contact is one person's name, e-mail and phone.
+type Contact struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	Phone string `json:"phone"`
+}
+
+// LeftDraft reports whether the dossier was ever submitted. One that never
+// left draft (a draft, or one lapsed or withdrawn from draft) is the city's
+// own business: nobody else sees it.
+func (a *Application) LeftDraft() bool { return a.SubmittedAt != nil }
+
+// clone returns a deep copy, so a refused change never touches the original.
+func (a *Application) clone() *Application {
+	b := *a
+	b.Sections = make(map[string]string, len(a.Sections))
+	for k, v := range a.Sections {
+		b.Sections[k] = v
+	}
+	if a.SubmittedAt != nil {
+		t := *a.SubmittedAt
+		b.SubmittedAt = &t
+	}
+	return &b
+}
+
+// Per-field limits on what a draft may hold; generous, but bounded so a
+// single dossier cannot fill the disk.
+const (
+	maxSectionBytes = 200_000
+	maxNameChars    = 200
+)
+
+// checkDraft returns EINVALID with a message per field for what a draft may
+// never hold (unknown sections, control characters, absurd lengths). A draft
+// over a word limit is fine: the city must never lose what it typed.
+func checkDraft(call *Call, a *Application) error {
+	f := map[string]string{}
+	for id, text := range a.Sections {
+		if call.Section(id) == nil {
+			f["sections."+id] = "is not a section of this call"
+		} else if !validLongText(text, maxSectionBytes) {
+			f["sections."+id] = fmt.Sprintf("must be text of at most %d bytes", maxSectionBytes)
+		}
+	}
+	for name, c := range a.Contacts.each() {
+		if c.Name != "" && !validText(c.Name, 1, maxNameChars) {
+			f["contacts."+name+".name"] = "must be a name of at most 200 characters"
+		}
+		if c.Email != "" && !validEmail(c.Email) {
+			f["contacts."+name+".email"] = "must be an e-mail address"
+		}
+		if c.Phone != "" && !validPhone(c.Phone) {
+			f["contacts."+name+".phone"] = "must be a phone number such as +33 1 45 68 10 00"
+		}
+	}
+	if !call.HasField(a.Field) {
+		f["field"] = "must be one of the call's creative fields: " + strings.Join(call.Fields, ", ")
+	}
+	if !call.HasLanguage(a.Language) {
+		f["language"] = "must be one of the call's languages: " + strings.Join(call.Languages, ", ")
+	}
+	if len(f) > 0 {
+		return FieldErrors(EINVALID, "The dossier cannot be saved.", f)
+	}
+	return nil
+}
+
+// checkComplete returns EINCOMPLETE with a message per field when the dossier
+// cannot be submitted: a required section empty or any section over its word
+// limit, or a contact incomplete.
+func checkComplete(call *Call, a *Application) error {
+	f := map[string]string{}
+	for _, s := range call.Sections {
+		text := a.Sections[s.ID]
+		n := WordCount(text)
+		if s.Required && n == 0 {
+			f["sections."+s.ID] = fmt.Sprintf("%q is required", s.Title.EN)
+		} else if n > s.WordLimit {
+			f["sections."+s.ID] = fmt.Sprintf("%q has %d words; the limit is %d", s.Title.EN, n, s.WordLimit)
+		}
+	}
+	for name, c := range a.Contacts.each() {
+		if strings.TrimSpace(c.Name) == "" {
+			f["contacts."+name+".name"] = "is required"
+		}
+		if !validEmail(c.Email) {
+			f["contacts."+name+".email"] = "must be an e-mail address"
+		}
+		if !validPhone(c.Phone) {
+			f["contacts."+name+".phone"] = "must be a phone number such as +33 1 45 68 10 00"
+		}
+	}
+	if len(f) > 0 {
+		return FieldErrors(EINCOMPLETE, "The dossier is not complete.", f)
+	}
+	return nil
+}
+
+// each names the contacts, for messages keyed by their JSON path.
+func (c *Contacts) each() map[string]Contact {
+	return map[string]Contact{"mayor": c.Mayor, "representative": c.Representative, "main": c.Main}
+}
+
+func validEmail(s string) bool {
+	if len(s) > 254 || !validText(s, 3, 254) {
+		return false
+	}
+	addr, err := mail.ParseAddress(s)
+	return err == nil && addr.Address == s && addr.Name == ""
+}
+
+// validPhone accepts international formats: digits with spaces, dots, dashes,
+// parentheses and a leading +, 6 to 20 digits.
+func validPhone(s string) bool {
+	if len(s) > 40 {
+		return false
+	}
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0, r == ' ', r == '-', r == '.', r == '(', r == ')':
+		default:
+			return false
+		}
+	}
+	return digits >= 6 && digits <= 20
+}
+
+// States lists every dossier state, in the order of the lifecycle.
+var States = []State{Draft, Submitted, Endorsed, NotEndorsed, Eligible, Ineligible, UnderEvaluation,
+	Recommended, NotRecommended, Designated, NotDesignated, Withdrawn, Lapsed}
+
+// ValidState reports whether s is a dossier state.
+func ValidState(s State) bool { return containsState(States, s) }

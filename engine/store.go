@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps what the engine decides. The engine states each change as a
+// function of a transaction so that a state, its history and its indexes are
+// written together or not at all. store.DB implements it on bbolt; a
+// replicated backend implements the same contract.
+type Store interface {
+	// Update runs fn in a read-write transaction and returns once the
+	// transaction is durable. fn may run more than once (writes are grouped
+	// into one commit), so it must have no effect outside tx other than
+	// setting the caller's results. An error from fn rolls back its writes.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// View runs fn in a read-only transaction on a consistent snapshot.
+	View(ctx context.Context, fn func(tx ReadTx) error) error
+}
+
+// ReadTx reads domain records inside one transaction.
+type ReadTx interface {
+	// Call returns the call. Returns ENOTFOUND if there is none.
+	Call(id string) (*Call, error)
+	// Calls returns every call, by id.
+	Calls() ([]*Call, error)
+	// Application returns the dossier. Returns ENOTFOUND if there is none.
+	Application(id string) (*Application, error)
+	// Applications returns up to q.Limit dossiers matching every filter of q
+	// in id order, after q.After, from indexes; next is the cursor of the
+	// following page, or "" on the last.
+	Applications(q Query) (items []*Application, next string, err error)
+	// History returns the dossier's events, oldest first.
+	History(applicationID string) ([]HistoryEvent, error)
+	// User returns the account. Returns ENOTFOUND if there is none.
+	User(id string) (*User, error)
+	// UserByEmail returns the account. Returns ENOTFOUND if there is none.
+	UserByEmail(email string) (*User, error)
+	// Users returns every account, by id.
+	Users() ([]*User, error)
+	// Session returns the session by its token hash. Returns ENOTFOUND if
+	// there is none.
+	Session(tokenHash string) (*Session, error)
+}
+
+// Tx reads and writes domain records inside one transaction.
+type Tx interface {
+	ReadTx
+	// PutCall stores the call.
+	PutCall(c *Call) error
+	// PutApplication stores the dossier and keeps every index in step with it.
+	PutApplication(a *Application) error
+	// AppendHistory appends ev to the dossier's history, setting ev.Seq.
+	AppendHistory(applicationID string, ev *HistoryEvent) error
+	// PutUser stores the account. Returns ECONFLICT if another account has
+	// the e-mail.
+	PutUser(u *User) error
+	// PutSession stores the session.
+	PutSession(s *Session) error
+	// DeleteSession removes the session, if there is one.
+	DeleteSession(tokenHash string) error
+}
+
+// Query filters dossiers. Empty strings match everything.
+type Query struct {
+	Call    string
+	State   State
+	Country string
+	Field   string
+	City    string
+	// LeftDraft keeps only dossiers that were submitted at least once.
+	LeftDraft bool
+	// After is the cursor: the id of the last dossier of the previous page.
+	After string
+	Limit int
+}
+
+// HistoryEvent is one move of a dossier, immutable once written.
+type HistoryEvent struct {
+	Seq   int       `json:"seq"`
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	Role  Role      `json:"role"`
+	Event string    `json:"event"`
+	From  State     `json:"from"`
+	To    State     `json:"to"`
+	Note  string    `json:"note"`
+}

@@ -1,0 +1,45 @@
+package engine
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ValidText reports whether s is a one-line text of min to max characters:
+// valid UTF-8 with no control characters, and not only spaces.
+func ValidText(s string, min, max int) bool { return validText(s, min, max) }
+
+func validText(s string, min, max int) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	n := utf8.RuneCountInString(s)
+	if n < min || n > max || (min > 0 && strings.TrimSpace(s) == "") {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// validLongText reports whether s is valid UTF-8 of at most max bytes with no
+// control characters other than newlines and tabs (a dossier section).
+func validLongText(s string, max int) bool {
+	if len(s) > max || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// WordCount counts words as the official form does: runs of non-space
+// characters.
+func WordCount(s string) int { return len(strings.Fields(s)) }

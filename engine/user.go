@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"regexp"
+	"time"
+)
+
+// Role is what an account does in the designation process.
+type Role string
+
+// The roles. RoleSystem is the engine itself acting when an instant passes;
+// no account has it.
+const (
+	RoleApplicant   Role = "applicant"
+	RoleCommission  Role = "commission"
+	RoleSecretariat Role = "secretariat"
+	RoleAdmin       Role = "admin"
+	RoleSystem      Role = "system"
+)
+
+// Roles are the roles an account may have.
+var Roles = []Role{RoleApplicant, RoleCommission, RoleSecretariat, RoleAdmin}
+
+// User is an account.
+type User struct {
+	ID           string    `json:"id"`
+	Email        string    `json:"email"`
+	Role         Role      `json:"role"`
+	Country      string    `json:"country,omitempty"`
+	City         string    `json:"city,omitempty"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Session is a signed-in account. Only the hash of its token is stored, so a
+// copy of the database does not let anyone sign in.
+type Session struct {
+	TokenHash string    `json:"token_hash"`
+	UserID    string    `json:"user_id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Actor is who asks the engine to do something: a signed-in user, the
+// system, or nobody (the zero Actor, the public).
+type Actor struct {
+	UserID  string
+	Email   string
+	Role    Role
+	Country string
+	City    string
+}
+
+// System is the engine acting by itself when an instant passes.
+var System = Actor{UserID: "system", Email: "system", Role: RoleSystem}
+
+// Anonymous reports whether nobody is signed in.
+func (a Actor) Anonymous() bool { return a.Role == "" }
+
+// Staff reports whether the actor runs the process (secretariat or admin).
+func (a Actor) Staff() bool { return a.Role == RoleSecretariat || a.Role == RoleAdmin }
+
+// ActorOf is the actor a user acts as.
+func ActorOf(u *User) Actor {
+	return Actor{UserID: u.ID, Email: u.Email, Role: u.Role, Country: u.Country, City: u.City}
+}
+
+var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// ValidCountry reports whether code is an ISO 3166-1 alpha-2 code assigned to
+// a country or territory.
+func ValidCountry(code string) bool {
+	return countryRE.MatchString(code) && isoCountries[code]
+}

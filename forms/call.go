@@ -1,0 +1,61 @@
+package forms
+
+import (
+	"time"
+
+	"designate/engine"
+)
+
+// CallForm is the body of POST /api/v1/calls and PUT /api/v1/calls/{call}.
+type CallForm struct {
+	ID                  string           `json:"id" validate:"required,slug"`
+	Title               string           `json:"title" validate:"required,max=200"`
+	TimeZone            string           `json:"time_zone" validate:"required,timezone"`
+	Fields              []string         `json:"fields" validate:"required,min=1,max=50,unique,dive,required,max=80"`
+	Languages           []string         `json:"languages" validate:"required,min=1,max=2,unique,dive,oneof=en fr"`
+	OpensAt             time.Time        `json:"opens_at" validate:"required"`
+	SubmissionDeadline  time.Time        `json:"submission_deadline" validate:"required"`
+	Grace               *engine.Duration `json:"grace"`
+	EndorsementDeadline time.Time        `json:"endorsement_deadline" validate:"required"`
+	EvaluationDeadline  time.Time        `json:"evaluation_deadline" validate:"required"`
+	AnnouncementAt      time.Time        `json:"announcement_at" validate:"required"`
+	MaxPerCountry       *int             `json:"max_per_country" validate:"omitempty,min=1,max=1000"`
+	DistinctFields      *bool            `json:"distinct_fields"`
+	Sections            []SectionForm    `json:"sections" validate:"required,min=1,max=100,dive"`
+	Version             int              `json:"version" validate:"min=0"`
+	// State is read-only; accepted so a client may send back what it got.
+	State string `json:"state"`
+}
+
+// SectionForm is one section of the dossier form.
+type SectionForm struct {
+	ID        string           `json:"id" validate:"required,slug"`
+	Title     engine.Localized `json:"title"`
+	WordLimit int              `json:"word_limit" validate:"required,min=1,max=100000"`
+	Required  bool             `json:"required"`
+}
+
+// Call returns the engine's call, with the documented defaults: grace 0s,
+// max_per_country 2, distinct_fields true. The engine checks the rest (the
+// order of the phases, the section titles).
+func (f *CallForm) Call() engine.Call {
+	c := engine.Call{
+		ID: f.ID, Title: f.Title, TimeZone: f.TimeZone, Fields: f.Fields, Languages: f.Languages,
+		OpensAt: f.OpensAt, SubmissionDeadline: f.SubmissionDeadline,
+		EndorsementDeadline: f.EndorsementDeadline, EvaluationDeadline: f.EvaluationDeadline,
+		AnnouncementAt: f.AnnouncementAt, MaxPerCountry: 2, DistinctFields: true, Version: f.Version,
+	}
+	if f.Grace != nil {
+		c.Grace = *f.Grace
+	}
+	if f.MaxPerCountry != nil {
+		c.MaxPerCountry = *f.MaxPerCountry
+	}
+	if f.DistinctFields != nil {
+		c.DistinctFields = *f.DistinctFields
+	}
+	for _, s := range f.Sections {
+		c.Sections = append(c.Sections, engine.Section{ID: s.ID, Title: s.Title, WordLimit: s.WordLimit, Required: s.Required})
+	}
+	return c
+}

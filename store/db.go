@@ -1,0 +1,170 @@
+// Package store keeps the engine's records in bbolt: one file, with every
+// state, its history and its indexes written in one durable transaction.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"designate/engine"
+)
+
+// Buckets. Keys are documented where they are written.
+var (
+	bucketMeta     = []byte("meta")
+	bucketCalls    = []byte("calls")
+	bucketApps     = []byte("applications")
+	bucketHistory  = []byte("history")
+	bucketIndex    = []byte("index")
+	bucketUsers    = []byte("users")
+	bucketEmails   = []byte("emails")
+	bucketSessions = []byte("sessions")
+	allBuckets     = [][]byte{bucketMeta, bucketCalls, bucketApps, bucketHistory, bucketIndex, bucketUsers, bucketEmails, bucketSessions}
+)
+
+// schemaVersion is written at creation; a later layout change migrates from it.
+const schemaVersion = "1"
+
+// DB is the bbolt store. It implements engine.Store.
+type DB struct {
+	bolt *bolt.DB
+	path string
+}
+
+var _ engine.Store = (*DB)(nil)
+
+// Options tune the store.
+type Options struct {
+	// OpenTimeout is how long Open waits for another process to release the
+	// file; 0 waits one second.
+	OpenTimeout time.Duration
+	// ReadOnly opens the file for reading only (backups, checks).
+	ReadOnly bool
+	// MaxBatchDelay is how long a write waits for others to share its
+	// commit (group commit); 0 keeps 2ms.
+	MaxBatchDelay time.Duration
+}
+
+// ErrLocked means another process (a running server) holds the database.
+var ErrLocked = errors.New("the database is in use by another process (is the server running?)")
+
+// Open opens or creates the database file at path.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.OpenTimeout == 0 {
+		opts.OpenTimeout = time.Second
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, ReadOnly: opts.ReadOnly, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	} else if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	b.MaxBatchDelay = 2 * time.Millisecond
+	if opts.MaxBatchDelay > 0 {
+		b.MaxBatchDelay = opts.MaxBatchDelay
+	}
+	db := &DB{bolt: b, path: path}
+	if !opts.ReadOnly {
+		err = b.Update(func(tx *bolt.Tx) error {
+			for _, name := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			meta := tx.Bucket(bucketMeta)
+			if meta.Get([]byte("schema")) == nil {
+				return meta.Put([]byte("schema"), []byte(schemaVersion))
+			}
+			return nil
+		})
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("initialise %s: %w", path, err)
+		}
+	}
+	return db, nil
+}
+
+// Close closes the file; writes already acknowledged are on disk.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
+// Update runs fn in a write transaction grouped with concurrent ones into
+// one commit (bbolt's Batch), and returns once that commit is synced.
+//
+// bbolt rolls back a whole batch and re-runs it when one function fails, so a
+// refusal (an engine error) that wrote nothing is reported to its caller
+// while the batch goes on; a refusal after writes fails the function, whose
+// writes are then rolled back.
+func (db *DB) Update(ctx context.Context, fn func(engine.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var refusal error
+	err := db.bolt.Batch(func(btx *bolt.Tx) error {
+		refusal = nil
+		t := &tx{btx: btx}
+		err := fn(t)
+		if err != nil && engine.IsRefusal(err) && !t.wrote {
+			refusal = err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return refusal
+}
+
+// View runs fn in a read transaction on a consistent snapshot.
+func (db *DB) View(ctx context.Context, fn func(engine.ReadTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(func(btx *bolt.Tx) error { return fn(&tx{btx: btx}) })
+}
+
+// WriteTo writes a consistent copy of the whole database to w while writers
+// go on, and returns the bytes written.
+func (db *DB) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	err := db.bolt.View(func(btx *bolt.Tx) (err error) {
+		n, err = btx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// Backup writes a consistent copy of the database to the file out, synced,
+// through a temporary file so a failed backup never leaves a partial one.
+func (db *DB) Backup(out string) (int64, error) {
+	tmp := out + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := db.WriteTo(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, out)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, fmt.Errorf("backup to %s: %w", out, err)
+	}
+	return n, nil
+}

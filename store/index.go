@@ -1,0 +1,165 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"designate/engine"
+)
+
+// Index keys: one byte naming the attribute, its value, a NUL, then the
+// dossier id. The engine refuses NUL and control characters in every value,
+// so a prefix never runs into another value. Each attribute has its own
+// index and a query intersects those it filters on (see Applications), so
+// every combination of filters is served without scanning the dossiers.
+const (
+	idxCall      = 'c'
+	idxState     = 's'
+	idxCountry   = 'n'
+	idxField     = 'f'
+	idxCity      = 'y'
+	idxLeftDraft = 'v' // present only for dossiers submitted at least once
+)
+
+func indexPrefix(kind byte, value string) []byte {
+	p := make([]byte, 0, 2+len(value)+engine.IDLen)
+	p = append(p, kind)
+	p = append(p, value...)
+	return append(p, 0)
+}
+
+func indexKeys(a *engine.Application) [][]byte {
+	keys := [][]byte{
+		append(indexPrefix(idxCall, a.Call), a.ID...),
+		append(indexPrefix(idxState, string(a.State)), a.ID...),
+		append(indexPrefix(idxCountry, a.Country), a.ID...),
+		append(indexPrefix(idxField, a.Field), a.ID...),
+		append(indexPrefix(idxCity, a.City), a.ID...),
+	}
+	if a.LeftDraft() {
+		keys = append(keys, append(indexPrefix(idxLeftDraft, ""), a.ID...))
+	}
+	return keys
+}
+
+func containsKey(keys [][]byte, k []byte) bool {
+	for _, x := range keys {
+		if bytes.Equal(x, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// prefixes returns the index prefix of every filter q sets.
+func prefixes(q engine.Query) [][]byte {
+	var ps [][]byte
+	add := func(kind byte, v string) {
+		if v != "" {
+			ps = append(ps, indexPrefix(kind, v))
+		}
+	}
+	add(idxCall, q.Call)
+	add(idxState, string(q.State))
+	add(idxCountry, q.Country)
+	add(idxField, q.Field)
+	add(idxCity, q.City)
+	if q.LeftDraft {
+		ps = append(ps, indexPrefix(idxLeftDraft, ""))
+	}
+	return ps
+}
+
+// Applications returns one page of the dossiers that match every filter of
+// q, in id order. With filters it walks their indexes together (a zig-zag
+// merge join): each cursor seeks straight to the largest id any other has
+// reached, so the cost follows the size of the answer, not of the indexes.
+func (t *tx) Applications(q engine.Query) ([]*engine.Application, string, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = engine.DefaultPageSize
+	}
+	ids := t.matchingIDs(prefixes(q), q.After, limit+1)
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = string(ids[limit-1])
+	}
+	items := make([]*engine.Application, 0, len(ids))
+	apps := t.btx.Bucket(bucketApps)
+	for _, id := range ids {
+		raw := apps.Get(id)
+		if raw == nil {
+			return nil, "", fmt.Errorf("index names dossier %s, which is missing", id)
+		}
+		var a engine.Application
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return nil, "", fmt.Errorf("decode dossier %s: %w", id, err)
+		}
+		items = append(items, &a)
+	}
+	return items, next, nil
+}
+
+// matchingIDs returns up to n ids greater than after present under every
+// prefix (or, with no prefix, every dossier id).
+func (t *tx) matchingIDs(ps [][]byte, after string, n int) [][]byte {
+	var out [][]byte
+	if len(ps) == 0 {
+		c := t.btx.Bucket(bucketApps).Cursor()
+		k, _ := c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, _ = c.Next()
+		}
+		for ; k != nil && len(out) < n; k, _ = c.Next() {
+			out = append(out, append([]byte(nil), k...))
+		}
+		return out
+	}
+	idx := t.btx.Bucket(bucketIndex)
+	cursors := make([]*bolt.Cursor, len(ps))
+	for i := range ps {
+		cursors[i] = idx.Cursor()
+	}
+	// seek positions cursor i at the first id >= target under its prefix
+	// (> target when strict), or reports that it ran out.
+	seek := func(i int, target []byte, strict bool) ([]byte, bool) {
+		k, _ := cursors[i].Seek(append(append([]byte(nil), ps[i]...), target...))
+		if strict && k != nil && bytes.Equal(k[len(ps[i]):], target) {
+			k, _ = cursors[i].Next()
+		}
+		if k == nil || !bytes.HasPrefix(k, ps[i]) {
+			return nil, false
+		}
+		return k[len(ps[i]):], true
+	}
+	// Leapfrog: the first index proposes a candidate; each other index
+	// either has it or names a larger id, from which the first seeks again.
+	target, strict := []byte(after), true
+	for len(out) < n {
+		cand, ok := seek(0, target, strict)
+		if !ok {
+			return out
+		}
+		cand = append([]byte(nil), cand...)
+		matched := true
+		for i := 1; i < len(cursors); i++ {
+			id, ok := seek(i, cand, false)
+			if !ok {
+				return out
+			}
+			if !bytes.Equal(id, cand) {
+				target, strict, matched = append([]byte(nil), id...), false, false
+				break
+			}
+		}
+		if matched {
+			out = append(out, cand)
+			target, strict = cand, true
+		}
+	}
+	return out
+}

@@ -1,0 +1,233 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"designate/engine"
+)
+
+// tx is one bbolt transaction seen in the engine's terms.
+type tx struct {
+	btx *bolt.Tx
+	// wrote is set by every write, so Update knows whether a refusal left
+	// writes behind.
+	wrote bool
+}
+
+var _ engine.Tx = (*tx)(nil)
+
+// userRecord keeps the password hash, which engine.User never serialises.
+type userRecord struct {
+	*engine.User
+	PasswordHash string `json:"password_hash"`
+}
+
+func (t *tx) get(bucket []byte, key string, v any, what string) error {
+	raw := t.btx.Bucket(bucket).Get([]byte(key))
+	if raw == nil {
+		return engine.Errorf(engine.ENOTFOUND, "No such %s.", what)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decode %s %q: %w", what, key, err)
+	}
+	return nil
+}
+
+func (t *tx) put(bucket []byte, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	t.wrote = true
+	return t.btx.Bucket(bucket).Put([]byte(key), raw)
+}
+
+// Call returns the call. Returns ENOTFOUND if there is none.
+func (t *tx) Call(id string) (*engine.Call, error) {
+	var c engine.Call
+	if err := t.get(bucketCalls, id, &c, "call"); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Calls returns every call, by id.
+func (t *tx) Calls() ([]*engine.Call, error) {
+	calls := []*engine.Call{}
+	err := t.btx.Bucket(bucketCalls).ForEach(func(k, v []byte) error {
+		var c engine.Call
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("decode call %q: %w", k, err)
+		}
+		calls = append(calls, &c)
+		return nil
+	})
+	return calls, err
+}
+
+// PutCall stores the call.
+func (t *tx) PutCall(c *engine.Call) error { return t.put(bucketCalls, c.ID, c) }
+
+// Application returns the dossier. Returns ENOTFOUND if there is none.
+func (t *tx) Application(id string) (*engine.Application, error) {
+	var a engine.Application
+	if err := t.get(bucketApps, id, &a, "dossier"); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// PutApplication stores the dossier and moves its index entries from what
+// the stored record had to what a has, in this same transaction.
+func (t *tx) PutApplication(a *engine.Application) error {
+	t.wrote = true
+	var oldKeys [][]byte
+	if raw := t.btx.Bucket(bucketApps).Get([]byte(a.ID)); raw != nil {
+		var old engine.Application
+		if err := json.Unmarshal(raw, &old); err != nil {
+			return fmt.Errorf("decode dossier %q: %w", a.ID, err)
+		}
+		oldKeys = indexKeys(&old)
+	}
+	newKeys := indexKeys(a)
+	idx := t.btx.Bucket(bucketIndex)
+	for _, k := range oldKeys {
+		if !containsKey(newKeys, k) {
+			if err := idx.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range newKeys {
+		if !containsKey(oldKeys, k) {
+			if err := idx.Put(k, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return t.put(bucketApps, a.ID, a)
+}
+
+// historyKey is the dossier id then the sequence number, big-endian, so a
+// dossier's events are contiguous and in order.
+func historyKey(appID string, seq uint64) []byte {
+	k := make([]byte, len(appID)+8)
+	copy(k, appID)
+	binary.BigEndian.PutUint64(k[len(appID):], seq)
+	return k
+}
+
+// AppendHistory appends ev after the dossier's last event.
+func (t *tx) AppendHistory(appID string, ev *engine.HistoryEvent) error {
+	c := t.btx.Bucket(bucketHistory).Cursor()
+	prefix := []byte(appID)
+	k, _ := c.Seek(historyKey(appID, ^uint64(0)))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	seq := uint64(1)
+	if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
+		seq = binary.BigEndian.Uint64(k[len(prefix):]) + 1
+	}
+	ev.Seq = int(seq)
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	t.wrote = true
+	return t.btx.Bucket(bucketHistory).Put(historyKey(appID, seq), raw)
+}
+
+// History returns the dossier's events, oldest first.
+func (t *tx) History(appID string) ([]engine.HistoryEvent, error) {
+	events := []engine.HistoryEvent{}
+	c := t.btx.Bucket(bucketHistory).Cursor()
+	prefix := []byte(appID)
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if len(k) != len(prefix)+8 {
+			continue
+		}
+		var ev engine.HistoryEvent
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return nil, fmt.Errorf("decode history of %s: %w", appID, err)
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}
+
+// User returns the account. Returns ENOTFOUND if there is none.
+func (t *tx) User(id string) (*engine.User, error) {
+	rec := userRecord{User: &engine.User{}}
+	if err := t.get(bucketUsers, id, &rec, "account"); err != nil {
+		return nil, err
+	}
+	rec.User.PasswordHash = rec.PasswordHash
+	return rec.User, nil
+}
+
+// UserByEmail returns the account. Returns ENOTFOUND if there is none.
+func (t *tx) UserByEmail(email string) (*engine.User, error) {
+	id := t.btx.Bucket(bucketEmails).Get([]byte(email))
+	if id == nil {
+		return nil, engine.Errorf(engine.ENOTFOUND, "No such account.")
+	}
+	return t.User(string(id))
+}
+
+// Users returns every account, by id.
+func (t *tx) Users() ([]*engine.User, error) {
+	users := []*engine.User{}
+	err := t.btx.Bucket(bucketUsers).ForEach(func(k, _ []byte) error {
+		u, err := t.User(string(k))
+		if err != nil {
+			return err
+		}
+		users = append(users, u)
+		return nil
+	})
+	return users, err
+}
+
+// PutUser stores the account and its e-mail entry.
+func (t *tx) PutUser(u *engine.User) error {
+	t.wrote = true
+	emails := t.btx.Bucket(bucketEmails)
+	if owner := emails.Get([]byte(u.Email)); owner != nil && string(owner) != u.ID {
+		return engine.Errorf(engine.ECONFLICT, "An account with this e-mail exists already.")
+	}
+	if old, err := t.User(u.ID); err == nil && old.Email != u.Email {
+		if err := emails.Delete([]byte(old.Email)); err != nil {
+			return err
+		}
+	}
+	if err := t.put(bucketUsers, u.ID, userRecord{User: u, PasswordHash: u.PasswordHash}); err != nil {
+		return err
+	}
+	return emails.Put([]byte(u.Email), []byte(u.ID))
+}
+
+// Session returns the session. Returns ENOTFOUND if there is none.
+func (t *tx) Session(tokenHash string) (*engine.Session, error) {
+	var s engine.Session
+	if err := t.get(bucketSessions, tokenHash, &s, "session"); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// PutSession stores the session.
+func (t *tx) PutSession(s *engine.Session) error { return t.put(bucketSessions, s.TokenHash, s) }
+
+// DeleteSession removes the session.
+func (t *tx) DeleteSession(tokenHash string) error {
+	t.wrote = true
+	return t.btx.Bucket(bucketSessions).Delete([]byte(tokenHash))
+}

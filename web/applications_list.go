@@ -1,0 +1,58 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"designate/engine"
+)
+
+// applicationsList returns one page of the dossiers the caller may see,
+// filtered by call, state, country and field.
+func (s *Server) applicationsList(w http.ResponseWriter, r *http.Request) {
+	q, err := listQuery(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := s.svc.Applications(r.Context(), actorOf(r), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// listQuery reads the list's filters, refusing malformed ones rather than
+// answering an empty page the client would misread.
+func listQuery(r *http.Request) (engine.Query, error) {
+	v := r.URL.Query()
+	q := engine.Query{
+		Call: v.Get("call"), State: engine.State(v.Get("state")), Country: v.Get("country"),
+		Field: v.Get("field"), After: v.Get("cursor"),
+	}
+	bad := map[string]string{}
+	if q.Call != "" && !engine.ValidSlug(q.Call) {
+		bad["call"] = "is not a call id"
+	}
+	if q.State != "" && !engine.ValidState(q.State) {
+		bad["state"] = "is not a dossier state"
+	}
+	if q.Country != "" && !engine.ValidCountry(q.Country) {
+		bad["country"] = "must be an ISO 3166-1 alpha-2 code such as FR"
+	}
+	if q.Field != "" && !engine.ValidText(q.Field, 1, 80) {
+		bad["field"] = "is not a creative field"
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > engine.MaxPageSize {
+			bad["limit"] = "must be a whole number from 1 to " + strconv.Itoa(engine.MaxPageSize)
+		}
+		q.Limit = n
+	}
+	if len(bad) > 0 {
+		return q, engine.FieldErrors(engine.EINVALID, "The filters are not valid.", bad)
+	}
+	return q, nil
+}

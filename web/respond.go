@@ -1,0 +1,68 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"designate/engine"
+)
+
+// errMethod is the web layer's own code for a method a route does not take.
+const errMethod = "method_not_allowed"
+
+// statusOf maps each error code to its one HTTP status.
+var statusOf = map[string]int{
+	engine.EINVALID:           http.StatusBadRequest,
+	engine.EUNAUTHORIZED:      http.StatusUnauthorized,
+	engine.EFORBIDDEN:         http.StatusForbidden,
+	engine.ENOTFOUND:          http.StatusNotFound,
+	errMethod:                 http.StatusMethodNotAllowed,
+	engine.ECONFLICT:          http.StatusConflict,
+	engine.EINVALIDTRANSITION: http.StatusConflict,
+	engine.EDEADLINEPASSED:    http.StatusConflict,
+	engine.EQUOTAEXCEEDED:     http.StatusConflict,
+	engine.ESTALEVERSION:      http.StatusConflict,
+	engine.ETOOLARGE:          http.StatusRequestEntityTooLarge,
+	engine.EINCOMPLETE:        http.StatusUnprocessableEntity,
+	engine.EINTERNAL:          http.StatusInternalServerError,
+}
+
+// errorBody is the JSON shape of every error.
+type errorBody struct {
+	Error struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
+// fail answers with err's status and body. Internal errors are logged with
+// their detail and shown to the client only as "Internal error."
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := engine.ErrorCode(err)
+	if code == engine.EINTERNAL {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	var body errorBody
+	body.Error.Code = code
+	body.Error.Message = engine.ErrorMessage(err)
+	body.Error.Fields = engine.ErrorFields(err)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="designate"`)
+	}
+	writeJSON(w, status, body)
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
