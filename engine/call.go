@@ -97,7 +97,7 @@ var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 func ValidSlug(s string) bool { return slugRE.MatchString(s) }
 
 // Validate checks the call's rules and returns EINVALID with a message per
-// field for each one broken. It fills defaults first.
+// field for each one broken.
 func (c *Call) Validate() error {
 	f := map[string]string{}
 	if !ValidSlug(c.ID) {
@@ -147,7 +147,8 @@ func (c *Call) Validate() error {
 	if c.Grace < 0 || time.Duration(c.Grace) > 7*24*time.Hour {
 		f["grace"] = "must be between 0s and 168h"
 	}
-	if len(f) == 0 {
+	if !c.OpensAt.IsZero() && !c.SubmissionDeadline.IsZero() && !c.EndorsementDeadline.IsZero() &&
+		!c.EvaluationDeadline.IsZero() && !c.AnnouncementAt.IsZero() {
 		// The phases follow one another; the close (deadline plus grace) must
 		// come before endorsements end.
 		switch {

@@ -16,6 +16,10 @@ type CallTransition struct {
 	At    func(*Call) time.Time
 	// AtName names the instant, for messages and the diagram.
 	AtName string
+	// Deadline marks an instant that is the last moment of the phase before
+	// it: people may still act at the instant itself, so the move happens
+	// once it has passed. Other moves happen at their instant.
+	Deadline bool
 	// Sweeps are the moves the call's dossiers make with this one.
 	Sweeps []Sweep
 	// Atomic puts the sweeps in the call's own transaction, so no reader ever
@@ -44,15 +48,26 @@ var CallLifecycle = []CallTransition{
 	{Event: CallEventOpen, From: CallPlanned, To: CallOpen,
 		At: func(c *Call) time.Time { return c.OpensAt }, AtName: "opens_at"},
 	{Event: CallEventClose, From: CallOpen, To: CallClosed,
-		At: (*Call).Close, AtName: "submission_deadline + grace",
+		At: (*Call).Close, AtName: "submission_deadline + grace", Deadline: true,
 		Sweeps: []Sweep{{Draft, EventLapse}}},
 	{Event: CallEventEvaluate, From: CallClosed, To: CallEvaluation,
-		At: func(c *Call) time.Time { return c.EndorsementDeadline }, AtName: "endorsement_deadline",
+		At: func(c *Call) time.Time { return c.EndorsementDeadline }, AtName: "endorsement_deadline", Deadline: true,
 		Sweeps: []Sweep{{Submitted, EventLapse}}},
 	{Event: CallEventAnnounce, From: CallEvaluation, To: CallAnnounced,
 		At: func(c *Call) time.Time { return c.AnnouncementAt }, AtName: "announcement_at",
 		Sweeps: []Sweep{{Recommended, EventDesignate}, {NotRecommended, EventNotDesignate}}, Atomic: true},
 	{Event: CallEventArchive, From: CallAnnounced, To: CallArchived},
+}
+
+// Due reports whether the move's instant has come for the call at now.
+func (t *CallTransition) Due(c *Call, now time.Time) bool {
+	if t.At == nil {
+		return false
+	}
+	if t.Deadline {
+		return now.After(t.At(c))
+	}
+	return !now.Before(t.At(c))
 }
 
 func callTransition(event string, from CallState) *CallTransition {
@@ -205,8 +220,8 @@ func (s *Service) FireCallEvent(ctx context.Context, actor Actor, callID, event 
 	if t == nil {
 		return nil, Errorf(EINVALIDTRANSITION, "A call that is %s cannot be moved by %q.", call.State, event)
 	}
-	if t.At != nil && s.clock.Now().Before(t.At(call)) {
-		return nil, Errorf(EINVALIDTRANSITION, "The call cannot be moved by %q before %s (%s).", event, t.AtName, formatInstant(t.At(call), call))
+	if t.At != nil && !t.Due(call, s.clock.Now()) {
+		return nil, Errorf(EINVALIDTRANSITION, "The call cannot be moved by %q until %s (%s) has come.", event, t.AtName, formatInstant(t.At(call), call))
 	}
 	if err := s.moveCall(ctx, actor, call.ID, t); err != nil {
 		return nil, err

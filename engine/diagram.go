@@ -40,8 +40,11 @@ func CallLifecycleMermaid() string {
 	fmt.Fprintf(&b, "    [*] --> %s: created\n", CallPlanned)
 	for _, t := range CallLifecycle {
 		label := t.Event + " (secretariat)"
-		if t.At != nil {
-			label = t.Event + " (system at " + t.AtName + ", or secretariat after it)"
+		switch {
+		case t.At != nil && t.Deadline:
+			label = t.Event + " (system once " + t.AtName + " has passed, or secretariat then)"
+		case t.At != nil:
+			label = t.Event + " (system at " + t.AtName + ", or secretariat from then on)"
 		}
 		for _, sw := range t.Sweeps {
 			label += ", then " + string(sw.From) + " dossiers " + sw.Event

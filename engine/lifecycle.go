@@ -233,6 +233,8 @@ func guardBeforeAnnouncement(g *guard) error {
 	return nil
 }
 
+// The lapse guards agree with the scheduler (CallTransition.Due): a deadline
+// is the last instant people may act, so lapsing starts once it has passed.
 func guardLapseDraft(g *guard) error {
 	if !g.now.After(g.call.Close()) {
 		return Errorf(EINVALIDTRANSITION, "A draft lapses only after the call closes.")

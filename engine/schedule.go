@@ -46,7 +46,7 @@ func (s *Service) advanceCall(ctx context.Context, callID string) error {
 func dueMove(call *Call, now time.Time) *CallTransition {
 	for i := range CallLifecycle {
 		t := &CallLifecycle[i]
-		if t.From == call.State && t.At != nil && !now.Before(t.At(call)) {
+		if t.From == call.State && t.Due(call, now) {
 			return t
 		}
 	}
@@ -58,6 +58,10 @@ func dueMove(call *Call, now time.Time) *CallTransition {
 // for one chunk at the most; a sweep cut by a crash resumes here.
 func (s *Service) finishSweeps(ctx context.Context, call *Call) error {
 	order := callStateOrder(call.State)
+	chunk := s.SweepChunk
+	if chunk < 1 {
+		chunk = 500
+	}
 	for _, t := range CallLifecycle {
 		if t.Atomic || callStateOrder(t.To) > order {
 			continue
@@ -83,13 +87,13 @@ func (s *Service) finishSweeps(ctx context.Context, call *Call) error {
 					if err != nil {
 						return err
 					}
-					moved, err = s.sweep(ctx, tx, c, System, sw, s.SweepChunk)
+					moved, err = s.sweep(ctx, tx, c, System, sw, chunk)
 					return err
 				})
 				if err != nil {
 					return fmt.Errorf("sweep call %s (%s %s): %w", call.ID, sw.From, sw.Event, err)
 				}
-				if moved < s.SweepChunk {
+				if moved < chunk {
 					break
 				}
 			}

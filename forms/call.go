@@ -1,6 +1,7 @@
 package forms
 
 import (
+	"maps"
 	"time"
 
 	"designate/engine"
@@ -58,4 +59,27 @@ func (f *CallForm) Call() engine.Call {
 		c.Sections = append(c.Sections, engine.Section{ID: s.ID, Title: s.Title, WordLimit: s.WordLimit, Required: s.Required})
 	}
 	return c
+}
+
+// Check validates the form and then the call's domain rules (the order of
+// the phases, the section titles), and returns the call or EINVALID with
+// every problem of both at once, so a client fixes them in one round.
+func (f *CallForm) Check(lang string) (engine.Call, error) {
+	c := f.Call()
+	fields := map[string]string{}
+	if err := Validate(f, lang); err != nil {
+		if engine.ErrorFields(err) == nil {
+			return c, err
+		}
+		maps.Copy(fields, engine.ErrorFields(err))
+	}
+	for k, v := range engine.ErrorFields(c.Validate()) {
+		if _, said := fields[k]; !said {
+			fields[k] = v
+		}
+	}
+	if len(fields) > 0 {
+		return c, engine.FieldErrors(engine.EINVALID, "The call is not valid.", fields)
+	}
+	return c, nil
 }

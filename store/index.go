@@ -127,8 +127,11 @@ func (t *tx) matchingIDs(ps [][]byte, after string, n int) [][]byte {
 	// seek positions cursor i at the first id >= target under its prefix
 	// (> target when strict), or reports that it ran out.
 	seek := func(i int, target []byte, strict bool) ([]byte, bool) {
-		k, _ := cursors[i].Seek(append(append([]byte(nil), ps[i]...), target...))
-		if strict && k != nil && bytes.Equal(k[len(ps[i]):], target) {
+		key := append(append([]byte(nil), ps[i]...), target...)
+		k, _ := cursors[i].Seek(key)
+		// Compare whole keys: past its prefix the cursor may stand on a
+		// shorter key of another index.
+		if strict && bytes.Equal(k, key) {
 			k, _ = cursors[i].Next()
 		}
 		if k == nil || !bytes.HasPrefix(k, ps[i]) {

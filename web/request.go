@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"designate/engine"
 	"designate/forms"
 )
 
@@ -19,6 +20,22 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, form any) bool
 		return false
 	}
 	return true
+}
+
+// readCall decodes a call and checks it whole: the form's rules and the
+// call's own, answered together.
+func (s *Server) readCall(w http.ResponseWriter, r *http.Request) (engine.Call, bool) {
+	var form forms.CallForm
+	if err := forms.DecodeJSON(r.Body, &form); err != nil {
+		s.fail(w, r, err)
+		return engine.Call{}, false
+	}
+	call, err := form.Check(language(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return call, false
+	}
+	return call, true
 }
 
 // language is the reader's language for messages: French when the

@@ -17,12 +17,16 @@ type Server struct {
 	svc    *engine.Service
 	log    *slog.Logger
 	router *mux.Router
+	// handler is the router inside the middleware every answer passes
+	// through, its own 404 and 405 included (mux.Router.Use skips those).
+	handler http.Handler
 }
 
 // NewServer returns the HTTP handler of the whole application.
 func NewServer(svc *engine.Service, log *slog.Logger) *Server {
 	s := &Server{svc: svc, log: log, router: mux.NewRouter()}
 	s.routes()
+	s.handler = s.recoverPanics(securityHeaders(limitBody(s.authenticate(s.router))))
 	return s
 }
 
@@ -34,29 +38,30 @@ func (s *Server) routes() {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, engine.Errorf(errMethod, "This endpoint does not take %s.", r.Method))
 	})
-	r.Use(s.recoverPanics, securityHeaders, limitBody, s.authenticate)
-
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
 
-	api := r.PathPrefix("/api/v1").Subrouter()
-	api.HandleFunc("/login", s.login).Methods(http.MethodPost)
-	api.HandleFunc("/logout", s.logout).Methods(http.MethodPost)
-	api.HandleFunc("/calls", s.callsList).Methods(http.MethodGet)
-	api.HandleFunc("/calls", s.callCreate).Methods(http.MethodPost)
-	api.HandleFunc("/calls/{call}", s.callShow).Methods(http.MethodGet)
-	api.HandleFunc("/calls/{call}", s.callUpdate).Methods(http.MethodPut)
-	api.HandleFunc("/calls/{call}/transitions", s.callTransition).Methods(http.MethodPost)
-	api.HandleFunc("/calls/{call}/results", s.callResults).Methods(http.MethodGet)
-	api.HandleFunc("/calls/{call}/applications", s.applicationCreate).Methods(http.MethodPost)
-	api.HandleFunc("/applications", s.applicationsList).Methods(http.MethodGet)
-	api.HandleFunc("/applications/{id}", s.applicationShow).Methods(http.MethodGet)
-	api.HandleFunc("/applications/{id}", s.applicationSave).Methods(http.MethodPut)
-	api.HandleFunc("/applications/{id}/transitions", s.applicationTransition).Methods(http.MethodPost)
-	api.HandleFunc("/applications/{id}/history", s.applicationHistory).Methods(http.MethodGet)
+	// The API's routes are registered on r with their full path, not on a
+	// PathPrefix subrouter: gorilla/mux 1.8.1 answers a wrong method on a
+	// subrouter's route with 404 instead of 405 (gorilla/mux#751).
+	const api = "/api/v1"
+	r.HandleFunc(api+"/login", s.login).Methods(http.MethodPost)
+	r.HandleFunc(api+"/logout", s.logout).Methods(http.MethodPost)
+	r.HandleFunc(api+"/calls", s.callsList).Methods(http.MethodGet)
+	r.HandleFunc(api+"/calls", s.callCreate).Methods(http.MethodPost)
+	r.HandleFunc(api+"/calls/{call}", s.callShow).Methods(http.MethodGet)
+	r.HandleFunc(api+"/calls/{call}", s.callUpdate).Methods(http.MethodPut)
+	r.HandleFunc(api+"/calls/{call}/transitions", s.callTransition).Methods(http.MethodPost)
+	r.HandleFunc(api+"/calls/{call}/results", s.callResults).Methods(http.MethodGet)
+	r.HandleFunc(api+"/calls/{call}/applications", s.applicationCreate).Methods(http.MethodPost)
+	r.HandleFunc(api+"/applications", s.applicationsList).Methods(http.MethodGet)
+	r.HandleFunc(api+"/applications/{id}", s.applicationShow).Methods(http.MethodGet)
+	r.HandleFunc(api+"/applications/{id}", s.applicationSave).Methods(http.MethodPut)
+	r.HandleFunc(api+"/applications/{id}/transitions", s.applicationTransition).Methods(http.MethodPost)
+	r.HandleFunc(api+"/applications/{id}/history", s.applicationHistory).Methods(http.MethodGet)
 }
 
 // ServeHTTP serves a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // HTTPServer returns an http.Server for the handler with every timeout set,
 // so a slow or idle client cannot hold a connection for ever.
