@@ -88,8 +88,14 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (*Use
 }
 
 // dummyHash is compared against when the e-mail has no account, so an
-// unknown e-mail costs the same time as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no account has this password"), bcrypt.DefaultCost)
+// unknown e-mail costs the same time as a wrong password. It is made at the
+// service's cost, on first use.
+func (s *Service) dummyHash() []byte {
+	s.dummyOnce.Do(func() {
+		s.dummy, _ = bcrypt.GenerateFromPassword([]byte("no account has this password"), s.PasswordCost)
+	})
+	return s.dummy
+}
 
 // Login checks an e-mail and password and opens a session. It returns the
 // bearer token, which is stored only as a hash. Returns EUNAUTHORIZED, with
@@ -102,7 +108,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (string, *U
 		return err
 	})
 	if ErrorCode(err) == ENOTFOUND {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
 		return "", nil, refused
 	} else if err != nil {
 		return "", nil, err

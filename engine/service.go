@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -20,6 +21,9 @@ type Service struct {
 	// acts on many (drafts lapsing at the close), so that other requests wait
 	// for one chunk at the most, never for the whole sweep.
 	SweepChunk int
+
+	dummyOnce sync.Once
+	dummy     []byte
 }
 
 // NewService returns the engine over store, telling time by clock.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"designate/store"
 )
@@ -20,6 +21,9 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	}
 	if *out == "" {
 		return errors.New("backup: --out FILE is required")
+	}
+	if _, err := os.Stat(dbFile(*data)); err != nil {
+		return fmt.Errorf("backup: no database at %s", dbFile(*data))
 	}
 	db, err := store.Open(dbFile(*data), store.Options{ReadOnly: true})
 	if errors.Is(err, store.ErrLocked) {

@@ -30,6 +30,9 @@ type Main struct {
 	// accounts, the address).
 	Out    io.Writer
 	Logger *slog.Logger
+	// PasswordCost overrides the engine's bcrypt cost when not 0; tests
+	// lower it so that making accounts stays fast.
+	PasswordCost int
 
 	DB      *store.DB
 	Service *engine.Service
@@ -62,6 +65,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Service = engine.NewService(db, m.Clock)
 	m.Service.SessionTTL = m.Config.SessionTTL
 	m.Service.SweepChunk = m.Config.SweepChunk
+	if m.PasswordCost != 0 {
+		m.Service.PasswordCost = m.PasswordCost
+	}
 	if err := m.seedDemo(ctx); err != nil {
 		db.Close()
 		return fmt.Errorf("demo data: %w", err)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"designate/engine"
 	"designate/store"
@@ -27,8 +28,13 @@ func runUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errUsage
 	}
 	in.Role = engine.Role(*role)
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return err
+	}
 	db, err := store.Open(dbFile(*data), store.Options{})
-	if err != nil {
+	if errors.Is(err, store.ErrLocked) {
+		return fmt.Errorf("user add: %w; stop the server first", err)
+	} else if err != nil {
 		return err
 	}
 	defer db.Close()
