@@ -45,13 +45,15 @@ func MustRunMainConfig(tb testing.TB, cfg Config, clock *engine.ManualClock) *Te
 	m := NewMain()
 	out := &bytes.Buffer{}
 	m.Config, m.Clock, m.Out = cfg, clock, out
+	m.PasswordCost = 4 // bcrypt.MinCost: accounts made by tests stay fast
 	if err := m.Run(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
-	m.Service.PasswordCost = 4 // bcrypt.MinCost: accounts made by tests stay fast
 	tm := &TestMain{Main: m, Clock: clock, Out: out, tb: tb}
 	tb.Cleanup(func() {
-		if err := m.Close(); err != nil {
+		// The program running now: Restart replaces tm.Main. Close is
+		// idempotent, so a program already stopped is fine.
+		if err := tm.Main.Close(); err != nil {
 			tb.Errorf("close: %v", err)
 		}
 	})
@@ -68,10 +70,10 @@ func (tm *TestMain) Restart() *TestMain {
 	cfg := tm.Main.Config
 	m := NewMain()
 	m.Config, m.Clock, m.Out = cfg, tm.Clock, tm.Out
+	m.PasswordCost = 4
 	if err := m.Run(context.Background()); err != nil {
 		tm.tb.Fatal(err)
 	}
-	m.Service.PasswordCost = 4
 	tm.Main = m
 	return tm
 }
