@@ -80,7 +80,7 @@ func (m *Main) seedDemo(ctx context.Context) error {
 	}
 	fmt.Fprintf(m.Out, "First start: created the call %q (open until %s, enforced close %s),\n%d demo dossiers of real member cities, and these accounts (saved in %s):\n\n%s\n",
 		call.ID, call.SubmissionDeadline.In(call.Location()).Format("2 Jan 2006 15:04 MST"),
-		call.Close().In(call.Location()).Format("15:04 MST"), n, saved, b.String())
+		call.Close().In(call.Location()).Format("2 Jan 2006 15:04 MST"), n, saved, b.String())
 	return nil
 }
 
