@@ -5,8 +5,10 @@ package engine
 // not know the dossier exists, EFORBIDDEN when it may see it but not act.
 
 // canSee reports whether the actor may know the dossier exists.
-func canSee(a Actor, app *Application) bool {
+func canSee(tx ReadTx, a Actor, app *Application) bool {
 	switch a.Role {
+	case RoleEvaluator:
+		return app.LeftDraft() && assigned(tx, app.ID, a.UserID)
 	case RoleSystem:
 		return true
 	case RoleApplicant:
@@ -73,6 +75,8 @@ func scope(a Actor, q Query) (Query, bool) {
 			return q, false
 		}
 		q.Country, q.LeftDraft = a.Country, true
+	case RoleEvaluator:
+		q.Evaluator, q.LeftDraft = a.UserID, true
 	case RoleSecretariat, RoleAdmin:
 		q.LeftDraft = true
 	case RoleSystem:

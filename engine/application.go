@@ -44,6 +44,9 @@ type Application struct {
 	SubmittedAt *time.Time        `json:"submitted_at"`
 	// Owner is the account that created the dossier.
 	Owner string `json:"owner"`
+	// HiddenMoves counts the moves the results embargo hides from everyone
+	// but the secretariat (see present); shown only to the secretariat.
+	HiddenMoves int `json:"hidden_moves,omitempty"`
 }
 
 // Contacts are the people the network writes to about a dossier.

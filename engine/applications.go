@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // NewApplication is what a city gives to start a dossier.
@@ -100,8 +101,16 @@ func (s *Service) CreateApplication(ctx context.Context, actor Actor, in NewAppl
 // ENOTFOUND (none, or not the actor's to see).
 func (s *Service) Application(ctx context.Context, actor Actor, id string) (*Application, error) {
 	var app *Application
-	err := s.store.View(ctx, func(tx ReadTx) (err error) {
-		app, err = visible(tx, actor, id)
+	err := s.store.View(ctx, func(tx ReadTx) error {
+		found, err := visible(tx, actor, id)
+		if err != nil {
+			return err
+		}
+		call, err := tx.Call(found.Call)
+		if err != nil {
+			return err
+		}
+		app, err = present(tx, actor, call, found, s.clock.Now())
 		return err
 	})
 	return app, err
@@ -119,7 +128,7 @@ func visible(tx ReadTx, actor Actor, id string) (*Application, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !canSee(actor, app) {
+	if !canSee(tx, actor, app) {
 		return nil, Errorf(ENOTFOUND, "No such dossier.")
 	}
 	return app, nil
@@ -196,7 +205,11 @@ func (s *Service) Transition(ctx context.Context, actor Actor, id string, m Move
 		if err != nil {
 			return err
 		}
-		moved, err = s.move(ctx, tx, call, app, actor, m.Event, m.Note, m.Version)
+		next, err := s.move(ctx, tx, call, app, actor, m.Event, m.Note, m.Version)
+		if err != nil {
+			return err
+		}
+		moved, err = present(tx, actor, call, next, s.clock.Now())
 		return err
 	})
 	if err != nil {
@@ -217,16 +230,19 @@ func (s *Service) move(ctx context.Context, tx Tx, call *Call, app *Application,
 	if !allowed {
 		return nil, Errorf(EFORBIDDEN, "You may not %s this dossier.", strings.ReplaceAll(event, "_", " "))
 	}
-	if version != nil && *version != app.Version {
-		return nil, Errorf(ESTALEVERSION, "The dossier changed meanwhile (version %d, not %d): reload it.", app.Version, *version)
-	}
 	now := s.clock.Now()
-	to, err := fire(ctx, &guard{tx: tx, call: call, app: app, actor: actor, note: note, now: now}, event)
+	if shown := presentVersion(actor, call, app, now); version != nil && *version != shown {
+		return nil, Errorf(ESTALEVERSION, "The dossier changed meanwhile (version %d, not %d): reload it.", shown, *version)
+	}
+	to, err := fire(ctx, &guard{tx: tx, call: call, app: app, shown: shownState(actor, call, app, now), actor: actor, note: note, now: now}, event)
 	if err != nil {
 		return nil, err
 	}
 	next := app.clone()
 	next.State, next.Version, next.UpdatedAt = to, app.Version+1, now
+	if contains(embargoedEvents, event) {
+		next.HiddenMoves++
+	}
 	if event == EventSubmit {
 		next.SubmittedAt = &now
 	}
@@ -272,9 +288,31 @@ func (s *Service) Applications(ctx context.Context, actor Actor, q Query) (*Page
 	if !ok {
 		return page, nil
 	}
-	err := s.store.View(ctx, func(tx ReadTx) (err error) {
-		page.Items, page.NextCursor, err = tx.Applications(q)
-		return err
+	now := s.clock.Now()
+	err := s.store.View(ctx, func(tx ReadTx) error {
+		calls := callCache{tx: tx, calls: map[string]*Call{}}
+		var items []*Application
+		var err error
+		if !actor.Staff() && actor.Role != RoleSystem && (q.State == UnderEvaluation || containsState(embargoedStates, q.State)) {
+			items, page.NextCursor, err = listByShownState(tx, actor, q, &calls, now)
+		} else {
+			items, page.NextCursor, err = tx.Applications(q)
+		}
+		if err != nil {
+			return err
+		}
+		for _, app := range items {
+			call, err := calls.get(app.Call)
+			if err != nil {
+				return err
+			}
+			shown, err := present(tx, actor, call, app, now)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, shown)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -282,16 +320,73 @@ func (s *Service) Applications(ctx context.Context, actor Actor, q Query) (*Page
 	return page, nil
 }
 
+// listByShownState pages through the actor's dossiers keeping those whose
+// shown state is q.State: under the embargo, under_evaluation includes the
+// recommended ones and recommended matches nothing. Only the secretariat has
+// more than a handful of dossiers, and it is never under embargo, so the
+// filter runs over few.
+func listByShownState(tx ReadTx, actor Actor, q Query, calls *callCache, now time.Time) ([]*Application, string, error) {
+	want, limit := q.State, q.Limit
+	q.State = ""
+	var out []*Application
+	for len(out) <= limit {
+		page, next, err := tx.Applications(q)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, app := range page {
+			call, err := calls.get(app.Call)
+			if err != nil {
+				return nil, "", err
+			}
+			if shownState(actor, call, app, now) == want && len(out) <= limit {
+				out = append(out, app)
+			}
+		}
+		if next == "" {
+			break
+		}
+		q.After = next
+	}
+	if len(out) > limit {
+		return out[:limit], out[limit-1].ID, nil
+	}
+	return out, "", nil
+}
+
+// callCache reads each call once per transaction.
+type callCache struct {
+	tx    ReadTx
+	calls map[string]*Call
+}
+
+func (c *callCache) get(id string) (*Call, error) {
+	if call, ok := c.calls[id]; ok {
+		return call, nil
+	}
+	call, err := c.tx.Call(id)
+	if err != nil {
+		return nil, err
+	}
+	c.calls[id] = call
+	return call, nil
+}
+
 // History returns the moves of a dossier the actor may see, oldest first.
 // Returns EUNAUTHORIZED or ENOTFOUND.
 func (s *Service) History(ctx context.Context, actor Actor, id string) ([]HistoryEvent, error) {
 	var events []HistoryEvent
 	err := s.store.View(ctx, func(tx ReadTx) error {
-		if _, err := visible(tx, actor, id); err != nil {
+		app, err := visible(tx, actor, id)
+		if err != nil {
 			return err
 		}
-		var err error
-		events, err = tx.History(id)
+		call, err := tx.Call(app.Call)
+		if err != nil {
+			return err
+		}
+		all, err := tx.History(id)
+		events = presentHistory(actor, call, all, s.clock.Now())
 		return err
 	})
 	return events, err

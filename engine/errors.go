@@ -7,6 +7,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. The code is for programs (the web layer maps each to one HTTP
@@ -23,6 +24,7 @@ const (
 	ESTALEVERSION      = "stale_version"
 	ETOOLARGE          = "too_large"
 	EINCOMPLETE        = "incomplete"
+	ETHROTTLED         = "too_many_requests"
 	EINTERNAL          = "internal"
 )
 
@@ -32,6 +34,8 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	// RetryAfter says when a throttled caller may try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -86,4 +90,13 @@ func ErrorFields(err error) map[string]string {
 func IsRefusal(err error) bool {
 	c := ErrorCode(err)
 	return c != "" && c != EINTERNAL
+}
+
+// ErrorRetryAfter returns how long a throttled caller must wait, or 0.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

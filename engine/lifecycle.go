@@ -86,7 +86,10 @@ var Lifecycle = []Transition{
 		When: "at announcement", Guard: guardAnnounced},
 	{Event: EventNotDesignate, From: []State{NotRecommended}, To: NotDesignated, By: staffAndSystem,
 		When: "at announcement", Guard: guardAnnounced},
-	{Event: EventWithdraw, From: []State{Draft, Submitted, Endorsed, Eligible, UnderEvaluation}, To: Withdrawn,
+	// A city may withdraw until the announcement. Recommended and
+	// not-recommended dossiers are included: the embargo shows them to the
+	// city as under evaluation, so refusing them would tell it their fate.
+	{Event: EventWithdraw, From: []State{Draft, Submitted, Endorsed, Eligible, UnderEvaluation, Recommended, NotRecommended}, To: Withdrawn,
 		By: []Party{PartyCity}, When: "until announcement", Guard: guardBeforeAnnouncement},
 	{Event: EventLapse, From: []State{Draft}, To: Lapsed, By: []Party{PartySystem},
 		When: "at deadline + grace", Guard: guardLapseDraft},
@@ -147,9 +150,12 @@ func Events() []string {
 
 // guard is what a guard may look at to decide.
 type guard struct {
-	tx    ReadTx
-	call  *Call
-	app   *Application
+	tx   ReadTx
+	call *Call
+	app  *Application
+	// shown is the state the actor sees (see the results embargo); refusals
+	// name it, never the real one.
+	shown State
 	actor Actor
 	note  string
 	now   time.Time
@@ -180,7 +186,7 @@ func fire(ctx context.Context, g *guard, event string) (State, error) {
 	case err == nil:
 		return State(m.Current()), nil
 	case errors.As(err, &invalid):
-		return "", Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot be moved by %q.", g.app.State, event)
+		return "", Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot be moved by %q.", g.shown, event)
 	case errors.As(err, &canceled) && canceled.Err != nil:
 		return "", canceled.Err
 	default:

@@ -35,7 +35,7 @@ func TestRestart_KeepsEverything(t *testing.T) {
 	covilha := e.MustReach(t, call, e.City(t, "Covilhã", "PT"), Music, engine.NotEndorsed)
 	huaian := e.MustReach(t, call, e.City(t, "Huai'an", "CN"), Gastronomy, engine.Draft)
 	huaianUser := e.MustUser(t, engine.RoleApplicant, "CN", "Huai'an")
-	token, _, err := e.Service.Login(ctx, huaianUser.Email, Password)
+	token, _, err := e.Service.Login(ctx, huaianUser.Email, Password, "192.0.2.1")
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
@@ -69,14 +69,14 @@ func TestRestart_KeepsEverything(t *testing.T) {
 		}
 	})
 	t.Run("PasswordStillSignsIn", func(t *testing.T) {
-		if _, u, err := e.Service.Login(ctx, huaianUser.Email, Password); err != nil || u.ID != huaianUser.ID {
+		if _, u, err := e.Service.Login(ctx, huaianUser.Email, Password, "192.0.2.1"); err != nil || u.ID != huaianUser.ID {
 			t.Fatalf("sign in after restart: %v", err)
 		}
-		_, _, err := e.Service.Login(ctx, huaianUser.Email, "not the password")
+		_, _, err := e.Service.Login(ctx, huaianUser.Email, "not the password", "192.0.2.1")
 		AssertCode(t, err, engine.EUNAUTHORIZED)
 	})
 	t.Run("SignedOutTokenNoLongerSignsIn", func(t *testing.T) {
-		if err := e.Service.Logout(ctx, token); err != nil {
+		if err := e.Service.Logout(ctx, engine.ActorOf(huaianUser), token, "192.0.2.1"); err != nil {
 			t.Fatal(err)
 		}
 		e.Reopen(t)

@@ -13,8 +13,10 @@ type Service struct {
 	store Store
 	clock Clock
 
-	// SessionTTL is how long a sign-in lasts.
+	// SessionTTL is how long a sign-in lasts at the most.
 	SessionTTL time.Duration
+	// SessionIdle ends a session unused for this long.
+	SessionIdle time.Duration
 	// PasswordCost is the bcrypt cost; tests lower it to stay fast.
 	PasswordCost int
 	// SweepChunk is how many dossiers one transaction moves when a deadline
@@ -24,6 +26,8 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummy     []byte
+	throttle  throttle
+	audit     auditLog
 }
 
 // NewService returns the engine over store, telling time by clock.
@@ -32,8 +36,10 @@ func NewService(store Store, clock Clock) *Service {
 		store:        store,
 		clock:        clock,
 		SessionTTL:   12 * time.Hour,
+		SessionIdle:  2 * time.Hour,
 		PasswordCost: 10,
 		SweepChunk:   500,
+		audit:        auditLog{queue: make(chan auditItem, 4096)},
 	}
 }
 

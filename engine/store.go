@@ -42,6 +42,11 @@ type ReadTx interface {
 	// Session returns the session by its token hash. Returns ENOTFOUND if
 	// there is none.
 	Session(tokenHash string) (*Session, error)
+	// Assignments returns the evaluators assigned to the dossier.
+	Assignments(applicationID string) ([]Assignment, error)
+	// Audit returns up to limit audit events before the cursor (newest
+	// first), and the cursor of the next page.
+	Audit(before string, limit int) ([]AuditEvent, string, error)
 }
 
 // Tx reads and writes domain records inside one transaction.
@@ -60,6 +65,14 @@ type Tx interface {
 	PutSession(s *Session) error
 	// DeleteSession removes the session, if there is one.
 	DeleteSession(tokenHash string) error
+	// DeleteSessionsOf removes every session of the account.
+	DeleteSessionsOf(userID string) error
+	// PutAssignment stores the assignment and indexes it by evaluator.
+	PutAssignment(a Assignment) error
+	// DeleteAssignment removes the assignment, if there is one.
+	DeleteAssignment(applicationID, evaluatorID string) error
+	// AppendAudit stores audit events.
+	AppendAudit(events []AuditEvent) error
 }
 
 // Query filters dossiers. Empty strings match everything.
@@ -71,6 +84,8 @@ type Query struct {
 	City    string
 	// LeftDraft keeps only dossiers that were submitted at least once.
 	LeftDraft bool
+	// Evaluator keeps only dossiers assigned to that evaluator account.
+	Evaluator string
 	// After is the cursor: the id of the last dossier of the previous page.
 	After string
 	Limit int

@@ -13,23 +13,28 @@ type Role string
 const (
 	RoleApplicant   Role = "applicant"
 	RoleCommission  Role = "commission"
+	RoleEvaluator   Role = "evaluator"
 	RoleSecretariat Role = "secretariat"
 	RoleAdmin       Role = "admin"
 	RoleSystem      Role = "system"
 )
 
 // Roles are the roles an account may have.
-var Roles = []Role{RoleApplicant, RoleCommission, RoleSecretariat, RoleAdmin}
+var Roles = []Role{RoleApplicant, RoleCommission, RoleEvaluator, RoleSecretariat, RoleAdmin}
 
 // User is an account.
 type User struct {
-	ID           string    `json:"id"`
-	Email        string    `json:"email"`
-	Role         Role      `json:"role"`
-	Country      string    `json:"country,omitempty"`
-	City         string    `json:"city,omitempty"`
+	ID      string `json:"id"`
+	Email   string `json:"email"`
+	Role    Role   `json:"role"`
+	Country string `json:"country,omitempty"`
+	City    string `json:"city,omitempty"`
+	// Language is the one the account reads in (en, fr).
+	Language     string    `json:"language"`
+	Disabled     bool      `json:"disabled"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Session is a signed-in account. Only the hash of its token is stored, so a
@@ -39,6 +44,9 @@ type Session struct {
 	UserID    string    `json:"user_id"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// LastSeen is when the session was last used, to the minute: a session
+	// idle longer than the service's SessionIdle ends.
+	LastSeen time.Time `json:"last_seen"`
 }
 
 // Actor is who asks the engine to do something: a signed-in user, the

@@ -73,4 +73,12 @@ type CallEventForm struct {
 type LoginForm struct {
 	Email    string `json:"email" validate:"required,max=254"`
 	Password string `json:"password" validate:"required,max=200"`
+	// SessionCookie asks for the session as a cookie too, for a browser.
+	SessionCookie bool `json:"session_cookie"`
+}
+
+// AssignmentForm is the body of POST /api/v1/applications/{id}/assignments.
+type AssignmentForm struct {
+	Evaluator string `json:"evaluator" validate:"required,len=16"`
+	Kind      string `json:"kind" validate:"required,oneof=expert member_city"`
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -46,7 +47,9 @@ func DecodeJSON(body io.Reader, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
-	if dec.More() {
+	// Only JSON whitespace may follow the value. dec.More() is not enough: it
+	// reports false for a trailing '}' or ']', so `{...}}` would pass.
+	if len(bytes.TrimLeft(raw[dec.InputOffset():], " \t\r\n")) > 0 {
 		return engine.Errorf(engine.EINVALID, "The request body has data after the JSON object.")
 	}
 	return nil
@@ -69,7 +72,12 @@ func decodeError(err error) error {
 		return engine.FieldErrors(engine.EINVALID, "A field has the wrong type.",
 			map[string]string{field: fmt.Sprintf("must be %s", jsonKind(typ.Type.Kind().String()))})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		// The name is quoted with %q: unquote it rather than trim quotes, so
+		// a name with quotes or escapes comes back as sent.
+		name, uerr := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		if uerr != nil || name == "" {
+			return engine.Errorf(engine.EINVALID, "The request has a field this API does not know.")
+		}
 		return engine.FieldErrors(engine.EINVALID, "The request has a field this API does not know.",
 			map[string]string{name: "is not a known field"})
 	}

@@ -25,7 +25,15 @@ var (
 	bucketUsers    = []byte("users")
 	bucketEmails   = []byte("emails")
 	bucketSessions = []byte("sessions")
-	allBuckets     = [][]byte{bucketMeta, bucketCalls, bucketApps, bucketHistory, bucketIndex, bucketUsers, bucketEmails, bucketSessions}
+	// bucketUserSessions holds user id + token hash, to end every session of
+	// an account at once.
+	bucketUserSessions = []byte("user_sessions")
+	// bucketAssignments holds dossier id + NUL + evaluator id.
+	bucketAssignments = []byte("assignments")
+	// bucketAudit holds audit events by their time-ordered id.
+	bucketAudit = []byte("audit")
+	allBuckets  = [][]byte{bucketMeta, bucketCalls, bucketApps, bucketHistory, bucketIndex, bucketUsers,
+		bucketEmails, bucketSessions, bucketUserSessions, bucketAssignments, bucketAudit}
 )
 
 // schemaVersion is written at creation; a later layout change migrates from it.

@@ -22,6 +22,9 @@ const (
 	idxField     = 'f'
 	idxCity      = 'y'
 	idxLeftDraft = 'v' // present only for dossiers submitted at least once
+	// idxEvaluator is kept by the assignments, not the dossier: evaluator
+	// id, NUL, dossier id.
+	idxEvaluator = 'a'
 )
 
 func indexPrefix(kind byte, value string) []byte {
@@ -70,6 +73,7 @@ func prefixes(q engine.Query) [][]byte {
 	if q.LeftDraft {
 		ps = append(ps, indexPrefix(idxLeftDraft, ""))
 	}
+	add(idxEvaluator, q.Evaluator)
 	return ps
 }
 

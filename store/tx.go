@@ -223,11 +223,123 @@ func (t *tx) Session(tokenHash string) (*engine.Session, error) {
 	return &s, nil
 }
 
-// PutSession stores the session.
-func (t *tx) PutSession(s *engine.Session) error { return t.put(bucketSessions, s.TokenHash, s) }
+// PutSession stores the session and its entry under its account.
+func (t *tx) PutSession(s *engine.Session) error {
+	t.wrote = true
+	if err := t.btx.Bucket(bucketUserSessions).Put([]byte(s.UserID+s.TokenHash), nil); err != nil {
+		return err
+	}
+	return t.put(bucketSessions, s.TokenHash, s)
+}
 
 // DeleteSession removes the session.
 func (t *tx) DeleteSession(tokenHash string) error {
 	t.wrote = true
+	s, err := t.Session(tokenHash)
+	if engine.ErrorCode(err) == engine.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := t.btx.Bucket(bucketUserSessions).Delete([]byte(s.UserID + tokenHash)); err != nil {
+		return err
+	}
 	return t.btx.Bucket(bucketSessions).Delete([]byte(tokenHash))
+}
+
+// DeleteSessionsOf removes every session of the account.
+func (t *tx) DeleteSessionsOf(userID string) error {
+	t.wrote = true
+	c := t.btx.Bucket(bucketUserSessions).Cursor()
+	prefix := []byte(userID)
+	var hashes []string
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		hashes = append(hashes, string(k[len(prefix):]))
+	}
+	for _, h := range hashes {
+		if err := t.DeleteSession(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func assignmentKey(appID, evaluatorID string) []byte { return []byte(appID + "\x00" + evaluatorID) }
+
+// Assignments returns the dossier's evaluators.
+func (t *tx) Assignments(appID string) ([]engine.Assignment, error) {
+	out := []engine.Assignment{}
+	c := t.btx.Bucket(bucketAssignments).Cursor()
+	prefix := []byte(appID + "\x00")
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var a engine.Assignment
+		if err := json.Unmarshal(v, &a); err != nil {
+			return nil, fmt.Errorf("decode assignment %q: %w", k, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// PutAssignment stores the assignment and its evaluator index entry.
+func (t *tx) PutAssignment(a engine.Assignment) error {
+	t.wrote = true
+	if err := t.btx.Bucket(bucketIndex).Put(append(indexPrefix(idxEvaluator, a.Evaluator), a.Application...), nil); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	return t.btx.Bucket(bucketAssignments).Put(assignmentKey(a.Application, a.Evaluator), raw)
+}
+
+// DeleteAssignment removes the assignment and its index entry.
+func (t *tx) DeleteAssignment(appID, evaluatorID string) error {
+	t.wrote = true
+	if err := t.btx.Bucket(bucketIndex).Delete(append(indexPrefix(idxEvaluator, evaluatorID), appID...)); err != nil {
+		return err
+	}
+	return t.btx.Bucket(bucketAssignments).Delete(assignmentKey(appID, evaluatorID))
+}
+
+// AppendAudit stores audit events under their ids.
+func (t *tx) AppendAudit(events []engine.AuditEvent) error {
+	t.wrote = true
+	b := t.btx.Bucket(bucketAudit)
+	for _, ev := range events {
+		raw, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(ev.ID), raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Audit returns up to limit events before the cursor, newest first.
+func (t *tx) Audit(before string, limit int) ([]engine.AuditEvent, string, error) {
+	out := []engine.AuditEvent{}
+	c := t.btx.Bucket(bucketAudit).Cursor()
+	var k, v []byte
+	if before == "" {
+		k, v = c.Last()
+	} else if k, _ = c.Seek([]byte(before)); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	for ; k != nil; k, v = c.Prev() {
+		if len(out) == limit {
+			return out, out[limit-1].ID, nil
+		}
+		var ev engine.AuditEvent
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return nil, "", fmt.Errorf("decode audit event %q: %w", k, err)
+		}
+		out = append(out, ev)
+	}
+	return out, "", nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net"
 	"net/http"
 
 	"designate/engine"
@@ -19,10 +20,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !s.readForm(w, r, &form) {
 		return
 	}
-	token, user, err := s.svc.Login(r.Context(), form.Email, form.Password)
+	token, user, err := s.svc.Login(r.Context(), form.Email, form.Password, clientAddress(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	if form.SessionCookie {
+		setSessionCookie(w, r, token, int(s.svc.SessionTTL.Seconds()))
+	}
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, User: user})
+}
+
+// clientAddress is the peer's IP address, which failed sign-ins are counted
+// against. (Behind a reverse proxy it is the proxy's.)
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -23,30 +23,52 @@ func actorOf(r *http.Request) engine.Actor {
 	return a
 }
 
-// authenticate resolves a bearer token to its actor. A request without one
-// is the public's; a request with a bad one is refused, so a client learns
-// its token ended instead of silently seeing less.
+// sessionCookie carries the session token of the web pages.
+const sessionCookie = "designate_session"
+
+// authenticate resolves the request's token, from the Authorization header
+// (API clients) or the session cookie (the pages), to its actor. A request
+// without one is the public's; a request with a bad one is refused, so a
+// client learns its session ended instead of silently seeing less.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		if h == "" {
+		var token string
+		if h := r.Header.Get("Authorization"); h != "" {
+			t, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok {
+				s.fail(w, r, engine.Errorf(engine.EUNAUTHORIZED, "Use an Authorization: Bearer <token> header."))
+				return
+			}
+			token = strings.TrimSpace(t)
+		} else if c, err := r.Cookie(sessionCookie); err == nil {
+			token = c.Value
+		} else {
 			next.ServeHTTP(w, r)
 			return
 		}
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
-			s.fail(w, r, engine.Errorf(engine.EUNAUTHORIZED, "Use an Authorization: Bearer <token> header."))
-			return
-		}
-		actor, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(token))
+		actor, err := s.svc.Authenticate(r.Context(), token)
 		if err != nil {
+			clearSessionCookie(w, r)
 			s.fail(w, r, err)
 			return
 		}
 		ctx := context.WithValue(r.Context(), actorKey, actor)
-		ctx = context.WithValue(ctx, tokenKey, strings.TrimSpace(token))
+		ctx = context.WithValue(ctx, tokenKey, token)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// setSessionCookie gives a browser its session: not readable by scripts,
+// not sent on cross-site requests, and only over TLS when served over TLS.
+func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+}
+
+func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	if _, err := r.Cookie(sessionCookie); err == nil {
+		setSessionCookie(w, r, "", -1)
+	}
 }
 
 // limitBody caps every body; DecodeJSON turns the overflow into 413.

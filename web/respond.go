@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"designate/engine"
 )
@@ -24,6 +25,7 @@ var statusOf = map[string]int{
 	engine.ESTALEVERSION:      http.StatusConflict,
 	engine.ETOOLARGE:          http.StatusRequestEntityTooLarge,
 	engine.EINCOMPLETE:        http.StatusUnprocessableEntity,
+	engine.ETHROTTLED:         http.StatusTooManyRequests,
 	engine.EINTERNAL:          http.StatusInternalServerError,
 }
 
@@ -53,6 +55,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	body.Error.Fields = engine.ErrorFields(err)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="designate"`)
+	}
+	if wait := engine.ErrorRetryAfter(err); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+	}
+	// Sign-ins record their own outcome; every other refusal is recorded
+	// here, so the admin sees who was turned away from what.
+	if status < 500 && r.URL.Path != loginPath {
+		actor := actorOf(r)
+		s.svc.Record(engine.AuditEvent{Actor: actor.Email, Role: actor.Role, Action: engine.AuditRefused,
+			Method: r.Method, Path: r.URL.Path, Status: status, Code: code, Address: clientAddress(r)})
 	}
 	writeJSON(w, status, body)
 }

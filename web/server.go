@@ -26,7 +26,14 @@ type Server struct {
 func NewServer(svc *engine.Service, log *slog.Logger) *Server {
 	s := &Server{svc: svc, log: log, router: mux.NewRouter()}
 	s.routes()
-	s.handler = s.recoverPanics(securityHeaders(limitBody(s.authenticate(s.router))))
+	// Cross-origin protection refuses a state-changing request a browser
+	// sends from another site (CSRF), whatever carries its session; API
+	// clients, which send no Origin or Sec-Fetch-Site, pass.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, engine.Errorf(engine.EFORBIDDEN, "Cross-origin request refused."))
+	}))
+	s.handler = s.recoverPanics(securityHeaders(csrf.Handler(limitBody(s.authenticate(s.router)))))
 	return s
 }
 
@@ -44,7 +51,7 @@ func (s *Server) routes() {
 	// PathPrefix subrouter: gorilla/mux 1.8.1 answers a wrong method on a
 	// subrouter's route with 404 instead of 405 (gorilla/mux#751).
 	const api = "/api/v1"
-	r.HandleFunc(api+"/login", s.login).Methods(http.MethodPost)
+	r.HandleFunc(loginPath, s.login).Methods(http.MethodPost)
 	r.HandleFunc(api+"/logout", s.logout).Methods(http.MethodPost)
 	r.HandleFunc(api+"/calls", s.callsList).Methods(http.MethodGet)
 	r.HandleFunc(api+"/calls", s.callCreate).Methods(http.MethodPost)
@@ -58,7 +65,19 @@ func (s *Server) routes() {
 	r.HandleFunc(api+"/applications/{id}", s.applicationSave).Methods(http.MethodPut)
 	r.HandleFunc(api+"/applications/{id}/transitions", s.applicationTransition).Methods(http.MethodPost)
 	r.HandleFunc(api+"/applications/{id}/history", s.applicationHistory).Methods(http.MethodGet)
+	r.HandleFunc(api+"/applications/{id}/assignments", s.assignmentsList).Methods(http.MethodGet)
+	r.HandleFunc(api+"/applications/{id}/assignments", s.assignmentCreate).Methods(http.MethodPost)
+	r.HandleFunc(api+"/applications/{id}/assignments/{evaluator}", s.assignmentDelete).Methods(http.MethodDelete)
+	r.HandleFunc(api+"/users", s.usersList).Methods(http.MethodGet)
+	r.HandleFunc(api+"/users", s.userCreate).Methods(http.MethodPost)
+	r.HandleFunc(api+"/users/{id}", s.userUpdate).Methods(http.MethodPatch)
+	r.HandleFunc(api+"/me", s.me).Methods(http.MethodGet)
+	r.HandleFunc(api+"/me/password", s.passwordChange).Methods(http.MethodPost)
+	r.HandleFunc(api+"/audit", s.auditList).Methods(http.MethodGet)
 }
+
+// loginPath is where accounts sign in; its outcomes are audited by the engine.
+const loginPath = "/api/v1/login"
 
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -17,6 +17,7 @@ type Config struct {
 	Data           string        `yaml:"data"`
 	LogLevel       string        `yaml:"log_level"`
 	SessionTTL     time.Duration `yaml:"session_ttl"`
+	SessionIdle    time.Duration `yaml:"session_idle"`
 	SchedulerEvery time.Duration `yaml:"scheduler_every"`
 	BatchDelay     time.Duration `yaml:"batch_delay"`
 	SweepChunk     int           `yaml:"sweep_chunk"`
@@ -63,6 +64,7 @@ func DefaultConfig() Config {
 		Data:           "data",
 		LogLevel:       "info",
 		SessionTTL:     12 * time.Hour,
+		SessionIdle:    2 * time.Hour,
 		SchedulerEvery: time.Second,
 		BatchDelay:     2 * time.Millisecond,
 		SweepChunk:     500,
@@ -89,6 +91,8 @@ func (c *Config) check() error {
 	switch {
 	case c.SessionTTL < time.Minute:
 		return fmt.Errorf("config: session_ttl must be at least 1m")
+	case c.SessionIdle < time.Minute || c.SessionIdle > c.SessionTTL:
+		return fmt.Errorf("config: session_idle must be between 1m and session_ttl")
 	case c.SchedulerEvery < 10*time.Millisecond || c.SchedulerEvery > time.Minute:
 		return fmt.Errorf("config: scheduler_every must be between 10ms and 1m")
 	case c.BatchDelay < 0 || c.BatchDelay > time.Second:

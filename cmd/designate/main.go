@@ -33,7 +33,9 @@ const usage = `designate runs designation calls: applications, endorsements, eva
 
 Usage:
   designate [serve] [--config config.yaml] [--data DIR] [--addr HOST:PORT]
-  designate user add --data DIR --email E --password P --role R [--country CC] [--city NAME]
+  designate user add --data DIR --email E --password P --role R [--country CC] [--city NAME] [--language en|fr]
+  designate user list|disable|enable --data DIR [--email E]
+  designate user role --data DIR --email E --role R [--country CC] [--city NAME]
   designate backup --data DIR --out FILE
   designate diagram       print the lifecycle diagram (Mermaid) drawn from the engine's table
 `
@@ -48,11 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return runServe(ctx, args, stdout, stderr)
 	case "user":
-		if len(args) == 0 || args[0] != "add" {
-			fmt.Fprint(stderr, usage)
-			return errUsage
-		}
-		return runUserAdd(ctx, args[1:], stdout, stderr)
+		return runUser(ctx, args, stdout, stderr)
 	case "backup":
 		return runBackup(args, stdout, stderr)
 	case "diagram":

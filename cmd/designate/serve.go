@@ -37,10 +37,12 @@ type Main struct {
 	DB      *store.DB
 	Service *engine.Service
 
-	listener net.Listener
-	server   *http.Server
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
+	listener  net.Listener
+	server    *http.Server
+	stop      context.CancelFunc
+	stopAudit context.CancelFunc
+	auditDone chan struct{}
+	wg        sync.WaitGroup
 }
 
 // NewMain returns a Main with the default configuration.
@@ -64,6 +66,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.DB = db
 	m.Service = engine.NewService(db, m.Clock)
 	m.Service.SessionTTL = m.Config.SessionTTL
+	m.Service.SessionIdle = m.Config.SessionIdle
 	m.Service.SweepChunk = m.Config.SweepChunk
 	if m.PasswordCost != 0 {
 		m.Service.PasswordCost = m.PasswordCost
@@ -81,11 +84,15 @@ func (m *Main) Run(ctx context.Context) error {
 	m.listener = ln
 	m.server = web.HTTPServer(m.Config.Addr, web.NewServer(m.Service, m.Logger), m.Logger)
 
-	// The scheduler outlives ctx's caller only until Close.
+	// The scheduler and the audit writer run until Close; the audit writer
+	// stops last, once no request can record anything more.
 	schedCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	m.stop = stop
+	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(ctx))
+	m.stop, m.stopAudit = stop, stopAudit
 	sched := &engine.Scheduler{Service: m.Service, Clock: m.Clock, Every: m.Config.SchedulerEvery, Logger: m.Logger}
 	m.wg.Add(2)
+	m.auditDone = make(chan struct{})
+	go func() { defer close(m.auditDone); m.Service.RunAudit(auditCtx, m.Logger) }()
 	go func() { defer m.wg.Done(); sched.Run(schedCtx) }()
 	go func() {
 		defer m.wg.Done()
@@ -119,6 +126,10 @@ func (m *Main) Close() error {
 		m.stop()
 	}
 	m.wg.Wait()
+	if m.stopAudit != nil {
+		m.stopAudit()
+		<-m.auditDone
+	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}
