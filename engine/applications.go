@@ -148,17 +148,19 @@ func (s *Service) SaveApplication(ctx context.Context, actor Actor, id string, e
 		if !ownCity(actor, app) {
 			return Errorf(EFORBIDDEN, "Only the city can edit its dossier.")
 		}
-		if edit.Version != app.Version {
-			return Errorf(ESTALEVERSION, "The dossier was saved meanwhile (version %d, not %d): reload it; your text is kept in the form.", app.Version, edit.Version)
-		}
-		if app.State != Draft {
-			return Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot be edited: retract it first.", app.State)
-		}
 		call, err := tx.Call(app.Call)
 		if err != nil {
 			return err
 		}
+		// Versions and states as the city was shown them: under the
+		// results embargo the real ones would tell a recommendation.
 		now := s.clock.Now()
+		if shown := presentVersion(actor, call, app, now); edit.Version != shown {
+			return Errorf(ESTALEVERSION, "The dossier was saved meanwhile (version %d, not %d): reload it; your text is kept in the form.", shown, edit.Version)
+		}
+		if app.State != Draft {
+			return Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot be edited: retract it first.", shownState(actor, call, app, now))
+		}
 		if now.After(call.Close()) {
 			return Errorf(EDEADLINEPASSED, "The submission deadline (%s) has passed.", formatInstant(call.SubmissionDeadline, call))
 		}

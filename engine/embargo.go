@@ -38,7 +38,14 @@ func present(tx ReadTx, a Actor, call *Call, app *Application, now time.Time) (*
 		return app, nil
 	}
 	if !underEmbargo(a, call, now) {
-		return app, nil
+		if app.HiddenMoves == 0 || a.Staff() || a.Role == RoleSystem {
+			return app, nil
+		}
+		// After the announcement everyone sees the moves; the count of
+		// those that were hidden stays the secretariat's bookkeeping.
+		shown := app.clone()
+		shown.HiddenMoves = 0
+		return shown, nil
 	}
 	shown := app.clone()
 	shown.State = shownState(a, call, app, now)
