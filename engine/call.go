@@ -92,6 +92,22 @@ var supportedLanguages = []string{"en", "fr"}
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
+// zoneRE is the form of a canonical IANA zone name ("Europe/Paris",
+// "America/Argentina/Buenos_Aires", "UTC"): it keeps out names such as
+// "./UTC" or "Europe//Paris" that load from some zoneinfo files but not from
+// the database embedded in the binary.
+var zoneRE = regexp.MustCompile(`^[A-Z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$`)
+
+// ValidTimeZone reports whether name is a canonical IANA time zone this
+// binary knows.
+func ValidTimeZone(name string) bool {
+	if !zoneRE.MatchString(name) || name == "Local" {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
+}
+
 // ValidSlug reports whether s can name a call or a section: lower-case
 // letters, digits and dashes, so it is safe in a URL and a storage key.
 func ValidSlug(s string) bool { return slugRE.MatchString(s) }
@@ -106,7 +122,7 @@ func (c *Call) Validate() error {
 	if !validText(c.Title, 1, 200) {
 		f["title"] = "is required, at most 200 characters"
 	}
-	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" || c.TimeZone == "Local" {
+	if !ValidTimeZone(c.TimeZone) {
 		f["time_zone"] = "must be an IANA time zone name such as Europe/Paris"
 	}
 	if len(c.Fields) == 0 {

@@ -75,7 +75,7 @@ func decodeError(err error) error {
 		// The name is quoted with %q: unquote it rather than trim quotes, so
 		// a name with quotes or escapes comes back as sent.
 		name, uerr := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		if uerr != nil || name == "" {
+		if uerr != nil || name == "" || len(name) > 64 {
 			return engine.Errorf(engine.EINVALID, "The request has a field this API does not know.")
 		}
 		return engine.FieldErrors(engine.EINVALID, "The request has a field this API does not know.",

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/go-playground/locales/en"
 	"github.com/go-playground/locales/fr"
@@ -52,9 +51,7 @@ func init() {
 		return false
 	})
 	validate.RegisterValidation("timezone", func(fl validator.FieldLevel) bool {
-		name := fl.Field().String()
-		_, err := time.LoadLocation(name)
-		return err == nil && name != "" && name != "Local"
+		return engine.ValidTimeZone(fl.Field().String())
 	})
 	enT, _ := translator.GetTranslator(English)
 	frT, _ := translator.GetTranslator(French)

@@ -2,7 +2,10 @@ package web
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"designate/engine"
 )
@@ -26,12 +29,28 @@ func (s *Server) applicationsList(w http.ResponseWriter, r *http.Request) {
 // listQuery reads the list's filters, refusing malformed ones rather than
 // answering an empty page the client would misread.
 func listQuery(r *http.Request) (engine.Query, error) {
-	v := r.URL.Query()
+	// A query that does not parse, names a filter twice or names one this
+	// list does not have would otherwise be answered unfiltered.
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return engine.Query{}, engine.Errorf(engine.EINVALID, "The query string is malformed.")
+	}
+	bad := map[string]string{}
+	for name, values := range v {
+		switch {
+		case !slices.Contains(listFilters, name):
+			bad[truncate(name, 64)] = "is not a filter of this list: use " + strings.Join(listFilters, ", ")
+		case len(values) > 1:
+			bad[name] = "is given more than once"
+		}
+	}
 	q := engine.Query{
 		Call: v.Get("call"), State: engine.State(v.Get("state")), Country: v.Get("country"),
 		Field: v.Get("field"), After: v.Get("cursor"),
 	}
-	bad := map[string]string{}
+	if q.After != "" && !engine.ValidID(q.After) {
+		bad["cursor"] = "is not a cursor this server gave"
+	}
 	if q.Call != "" && !engine.ValidSlug(q.Call) {
 		bad["call"] = "is not a call id"
 	}
@@ -55,4 +74,15 @@ func listQuery(r *http.Request) (engine.Query, error) {
 		return q, engine.FieldErrors(engine.EINVALID, "The filters are not valid.", bad)
 	}
 	return q, nil
+}
+
+// listFilters are the query parameters the list takes.
+var listFilters = []string{"call", "state", "country", "field", "limit", "cursor"}
+
+// truncate bounds a client's text echoed in an error.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
