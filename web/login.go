@@ -22,7 +22,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	token, user, err := s.svc.Login(r.Context(), form.Email, form.Password, clientAddress(r))
 	if err != nil {
-		s.fail(w, r, err)
+		// The engine records its own refusals (login_failed).
+		s.failRecorded(w, r, err)
 		return
 	}
 	if form.SessionCookie {

@@ -38,9 +38,20 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// fail answers with err's status and body. Internal errors are logged with
-// their detail and shown to the client only as "Internal error."
+// fail answers with err's status and body, and records the refusal in the
+// audit log. Internal errors are logged with their detail and shown to the
+// client only as "Internal error."
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.answerError(w, r, err, true)
+}
+
+// failRecorded answers as fail does, for a refusal the engine has recorded
+// in the audit log itself (a sign-in it turned down).
+func (s *Server) failRecorded(w http.ResponseWriter, r *http.Request, err error) {
+	s.answerError(w, r, err, false)
+}
+
+func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error, record bool) {
 	code := engine.ErrorCode(err)
 	if code == engine.EINTERNAL {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -59,9 +70,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if wait := engine.ErrorRetryAfter(err); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 	}
-	// Sign-ins record their own outcome; every other refusal is recorded
-	// here, so the admin sees who was turned away from what.
-	if status < 500 && r.URL.Path != loginPath {
+	// Every refusal is recorded, so the admin sees who was turned away from
+	// what: here, unless the engine did (a sign-in it checked and refused).
+	// A sign-in refused before it reaches the engine (a malformed or
+	// oversized body, a cross-site post) is recorded here like any other.
+	if status < 500 && record {
 		actor := actorOf(r)
 		s.svc.Record(engine.AuditEvent{Actor: actor.Email, Role: actor.Role, Action: engine.AuditRefused,
 			Method: r.Method, Path: r.URL.Path, Status: status, Code: code, Address: clientAddress(r)})

@@ -39,6 +39,11 @@ func NewServer(svc *engine.Service, log *slog.Logger) *Server {
 
 func (s *Server) routes() {
 	r := s.router
+	// Routes match the path as sent: an escaped slash or dot (%2F, %2E) is
+	// part of an id, not a separator, so "/applications/..%2F..%2Fx" is an
+	// id that does not exist (404), not a path mux would clean and redirect
+	// (301) to another resource.
+	r.UseEncodedPath()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, engine.Errorf(engine.ENOTFOUND, "No such endpoint."))
 	})
