@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -74,6 +75,27 @@ func TestMadeIDsAreValidIDs(t *testing.T) {
 		}
 		if !engine.ValidID(city.UserID) {
 			t.Errorf("account id %q is not a ValidID", city.UserID)
+		}
+	}
+}
+
+// Ids made in one millisecond, as audit events are under a flood of
+// refusals, still sort in the order they were made.
+func TestIDs_MadeInOneMillisecond_SortInOrder(t *testing.T) {
+	e := MustOpenService(t)
+	for i := 0; i < 50; i++ {
+		e.Service.Record(engine.AuditEvent{Actor: fmt.Sprintf("n%02d@example.org", i), Action: engine.AuditRefused})
+	}
+	events, _, err := e.Service.AuditLog(context.Background(), engine.Actor{Role: engine.RoleAdmin, Email: "admin@example.org"}, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 50 {
+		t.Fatalf("%d events, want 50", len(events))
+	}
+	for i, ev := range events {
+		if want := fmt.Sprintf("n%02d@example.org", 49-i); ev.Actor != want || !engine.ValidID(ev.ID) {
+			t.Fatalf("event %d is %s (%s), want %s newest first", i, ev.Actor, ev.ID, want)
 		}
 	}
 }

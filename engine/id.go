@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -12,13 +13,35 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // IDLen is the length of every id the engine makes.
 const IDLen = 16
 
-// newID returns a 16-character id: 48 bits of milliseconds then 32 random
-// bits. Ids sort by creation time, so an index walk in key order is a walk
-// in creation order, and pagination by id is stable.
+// ids makes ids that increase within this process even when many are made
+// in one millisecond (an audit log under a flood of refusals) or the clock
+// steps back: an id is then the previous one plus one.
+var ids struct {
+	sync.Mutex
+	ms  uint64
+	rnd uint32
+}
+
+// newID returns a 16-character id: 48 bits of milliseconds then 32 bits,
+// random for the first id of a millisecond. Ids sort by creation time, so an
+// index walk in key order is a walk in creation order, and pagination by id
+// is stable.
 func newID(now time.Time) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	ms, rnd := uint64(now.UnixMilli())&(1<<48-1), binary.BigEndian.Uint32(r[:])
+	ids.Lock()
+	if ms <= ids.ms {
+		ms, rnd = ids.ms, ids.rnd+1
+		if rnd == 0 {
+			ms++
+		}
+	}
+	ids.ms, ids.rnd = ms, rnd
+	ids.Unlock()
 	var b [10]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	_, _ = rand.Read(b[6:])
+	binary.BigEndian.PutUint64(b[:8], ms<<16)
+	binary.BigEndian.PutUint32(b[6:], rnd)
 	// 80 bits, read 5 at a time from the most significant end.
 	var out [IDLen]byte
 	for i := range out {
