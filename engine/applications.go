@@ -102,11 +102,7 @@ func (s *Service) CreateApplication(ctx context.Context, actor Actor, in NewAppl
 func (s *Service) Application(ctx context.Context, actor Actor, id string) (*Application, error) {
 	var app *Application
 	err := s.store.View(ctx, func(tx ReadTx) error {
-		found, err := visible(tx, actor, id)
-		if err != nil {
-			return err
-		}
-		call, err := tx.Call(found.Call)
+		found, call, err := visibleInCall(tx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -134,6 +130,20 @@ func visible(tx ReadTx, actor Actor, id string) (*Application, error) {
 	return app, nil
 }
 
+// visibleInCall is visible, with the dossier's call, which every rule and
+// the results embargo need.
+func visibleInCall(tx ReadTx, actor Actor, id string) (*Application, *Call, error) {
+	app, err := visible(tx, actor, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	call, err := tx.Call(app.Call)
+	if err != nil {
+		return nil, nil, err
+	}
+	return app, call, nil
+}
+
 // SaveApplication replaces a draft's content. A draft may be over its word
 // limits: submission is what refuses that. Returns EUNAUTHORIZED, ENOTFOUND,
 // EFORBIDDEN (not the city's own), EINVALID (per field), ESTALEVERSION,
@@ -141,16 +151,12 @@ func visible(tx ReadTx, actor Actor, id string) (*Application, error) {
 func (s *Service) SaveApplication(ctx context.Context, actor Actor, id string, edit DraftEdit) (*Application, error) {
 	var saved *Application
 	err := s.store.Update(ctx, func(tx Tx) error {
-		app, err := visible(tx, actor, id)
+		app, call, err := visibleInCall(tx, actor, id)
 		if err != nil {
 			return err
 		}
 		if !ownCity(actor, app) {
 			return Errorf(EFORBIDDEN, "Only the city can edit its dossier.")
-		}
-		call, err := tx.Call(app.Call)
-		if err != nil {
-			return err
 		}
 		// Versions and states as the city was shown them: under the
 		// results embargo the real ones would tell a recommendation.
@@ -199,11 +205,7 @@ func (s *Service) Transition(ctx context.Context, actor Actor, id string, m Move
 	}
 	var moved *Application
 	err := s.store.Update(ctx, func(tx Tx) error {
-		app, err := visible(tx, actor, id)
-		if err != nil {
-			return err
-		}
-		call, err := tx.Call(app.Call)
+		app, call, err := visibleInCall(tx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -379,11 +381,7 @@ func (c *callCache) get(id string) (*Call, error) {
 func (s *Service) History(ctx context.Context, actor Actor, id string) ([]HistoryEvent, error) {
 	var events []HistoryEvent
 	err := s.store.View(ctx, func(tx ReadTx) error {
-		app, err := visible(tx, actor, id)
-		if err != nil {
-			return err
-		}
-		call, err := tx.Call(app.Call)
+		_, call, err := visibleInCall(tx, actor, id)
 		if err != nil {
 			return err
 		}
