@@ -103,6 +103,7 @@ func (t *tx) Applications(q engine.Query) ([]*engine.Application, string, error)
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return nil, "", fmt.Errorf("decode dossier %s: %w", id, err)
 		}
+		t.remember(&a, indexKeys(&a))
 		items = append(items, &a)
 	}
 	return items, next, nil

@@ -17,6 +17,10 @@ type tx struct {
 	// wrote is set by every write, so Update knows whether a refusal left
 	// writes behind.
 	wrote bool
+	// indexed holds the index keys of each dossier as this transaction last
+	// read or wrote it, so that rewriting a dossier it has just read does
+	// not read and decode the stored record a second time.
+	indexed map[string][][]byte
 }
 
 var _ engine.Tx = (*tx)(nil)
@@ -79,22 +83,33 @@ func (t *tx) Application(id string) (*engine.Application, error) {
 	if err := t.get(bucketApps, id, &a, "dossier"); err != nil {
 		return nil, err
 	}
+	t.remember(&a, indexKeys(&a))
 	return &a, nil
+}
+
+func (t *tx) remember(a *engine.Application, keys [][]byte) {
+	if t.indexed == nil {
+		t.indexed = map[string][][]byte{}
+	}
+	t.indexed[a.ID] = keys
 }
 
 // PutApplication stores the dossier and moves its index entries from what
 // the stored record had to what a has, in this same transaction.
 func (t *tx) PutApplication(a *engine.Application) error {
 	t.wrote = true
-	var oldKeys [][]byte
-	if raw := t.btx.Bucket(bucketApps).Get([]byte(a.ID)); raw != nil {
-		var old engine.Application
-		if err := json.Unmarshal(raw, &old); err != nil {
-			return fmt.Errorf("decode dossier %q: %w", a.ID, err)
+	oldKeys, known := t.indexed[a.ID]
+	if !known {
+		if raw := t.btx.Bucket(bucketApps).Get([]byte(a.ID)); raw != nil {
+			var old engine.Application
+			if err := json.Unmarshal(raw, &old); err != nil {
+				return fmt.Errorf("decode dossier %q: %w", a.ID, err)
+			}
+			oldKeys = indexKeys(&old)
 		}
-		oldKeys = indexKeys(&old)
 	}
 	newKeys := indexKeys(a)
+	t.remember(a, newKeys)
 	idx := t.btx.Bucket(bucketIndex)
 	for _, k := range oldKeys {
 		if !containsKey(newKeys, k) {
