@@ -102,7 +102,7 @@ func checkDraft(call *Call, a *Application) error {
 		}
 	}
 	for name, c := range a.Contacts.each() {
-		if c.Name != "" && !validText(c.Name, 1, maxNameChars) {
+		if c.Name != "" && !ValidText(c.Name, 1, maxNameChars) {
 			f["contacts."+name+".name"] = "must be a name of at most 200 characters"
 		}
 		if c.Email != "" && !validEmail(c.Email) {
@@ -161,7 +161,7 @@ func (c *Contacts) each() map[string]Contact {
 }
 
 func validEmail(s string) bool {
-	if len(s) > 254 || !validText(s, 3, 254) {
+	if len(s) > 254 || !ValidText(s, 3, 254) {
 		return false
 	}
 	addr, err := mail.ParseAddress(s)

@@ -119,7 +119,7 @@ func (c *Call) Validate() error {
 	if !ValidSlug(c.ID) {
 		f["id"] = "must be 1 to 63 lower-case letters, digits or dashes, starting with a letter or digit"
 	}
-	if !validText(c.Title, 1, 200) {
+	if !ValidText(c.Title, 1, 200) {
 		f["title"] = "is required, at most 200 characters"
 	}
 	if !ValidTimeZone(c.TimeZone) {
@@ -129,7 +129,7 @@ func (c *Call) Validate() error {
 		f["fields"] = "must list at least one creative field"
 	}
 	for i, name := range c.Fields {
-		if !validText(name, 1, 80) {
+		if !ValidText(name, 1, 80) {
 			f[fmt.Sprintf("fields[%d]", i)] = "must be a name of 1 to 80 characters"
 		} else if indexOf(c.Fields[:i], name) >= 0 {
 			f[fmt.Sprintf("fields[%d]", i)] = "is listed twice"
@@ -191,7 +191,7 @@ func (c *Call) Validate() error {
 		} else if c.Section(s.ID) != &c.Sections[i] {
 			f[key+".id"] = "is used by another section"
 		}
-		if !validText(s.Title.EN, 1, 300) || !validText(s.Title.FR, 1, 300) {
+		if !ValidText(s.Title.EN, 1, 300) || !ValidText(s.Title.FR, 1, 300) {
 			f[key+".title"] = "needs an English and a French title of at most 300 characters"
 		}
 		if s.WordLimit < 1 || s.WordLimit > 100000 {

@@ -168,7 +168,7 @@ func fire(ctx context.Context, g *guard, event string) (State, error) {
 	m := fsm.NewFSM(string(g.app.State), lifecycleEvents, fsm.Callbacks{
 		"before_event": func(_ context.Context, e *fsm.Event) {
 			t := transitionFor(e.Event, State(e.Src))
-			if t.NeedsNote && !validText(g.note, 1, 2000) {
+			if t.NeedsNote && !ValidText(g.note, 1, 2000) {
 				e.Cancel(FieldErrors(EINVALID, "A reason is required.", map[string]string{"note": "is required: say why, in at most 2000 characters"}))
 				return
 			}

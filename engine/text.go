@@ -8,9 +8,7 @@ import (
 
 // ValidText reports whether s is a one-line text of min to max characters:
 // valid UTF-8 with no control characters, and not only spaces.
-func ValidText(s string, min, max int) bool { return validText(s, min, max) }
-
-func validText(s string, min, max int) bool {
+func ValidText(s string, min, max int) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}

@@ -196,7 +196,7 @@ func checkAccount(u *User) map[string]string {
 	country := "must be an ISO 3166-1 alpha-2 code such as FR"
 	switch u.Role {
 	case RoleApplicant:
-		if !validText(u.City, 1, maxNameChars) {
+		if !ValidText(u.City, 1, maxNameChars) {
 			f["city"] = "is required for an applicant"
 		}
 		if !ValidCountry(u.Country) {
@@ -215,7 +215,7 @@ func checkAccount(u *User) map[string]string {
 		if !ValidCountry(u.Country) {
 			f["country"] = country
 		}
-		if u.City != "" && !validText(u.City, 1, maxNameChars) {
+		if u.City != "" && !ValidText(u.City, 1, maxNameChars) {
 			f["city"] = "must be a city name"
 		}
 	case RoleSecretariat, RoleAdmin:
