@@ -17,28 +17,15 @@ import (
 // and http.CrossOriginProtection refusing a state-changing request another
 // site makes a browser send. GETs never change state, so they need none.
 
-// csrfFixture is a server with an open call "csrf", Tours's draft in it and
-// a browser session of Tours (its cookie).
+// csrfFixture is a draftFixture with a browser session of Tours (its cookie).
 type csrfFixture struct {
-	*TestMain
-	admin, secretariat string
-	tours              *city
-	draft              string
-	cookie             string // "designate_session=…"
+	draftFixture
+	cookie string // "designate_session=…"
 }
 
 func newCSRFFixture(t *testing.T) *csrfFixture {
-	tm := MustRunMain(t, false)
-	f := &csrfFixture{
-		TestMain:    tm,
-		admin:       tm.MustUser("admin@example.org", engine.RoleAdmin, "", ""),
-		secretariat: tm.MustUser("secretariat@example.org", engine.RoleSecretariat, "", ""),
-	}
-	tm.MustDo(201, "POST", "/api/v1/calls", f.secretariat, callBody("csrf"), nil)
-	f.tours = tm.newCity("Tours", "FR", "Film")
-	tm.startDossier(f.tours, "csrf")
-	f.draft = "/api/v1/applications/" + f.tours.Dossier.ID
-	f.cookie = sessionCookieOf(t, tm, f.tours.Email)
+	f := &csrfFixture{draftFixture: newDraftFixture(t, "csrf")}
+	f.cookie = sessionCookieOf(t, f.TestMain, f.tours.Email)
 	return f
 }
 

@@ -227,27 +227,35 @@ func bearer(token string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + token}
 }
 
-// hostileFixture is a server with an admin, the secretariat, an open call
-// "hostile" and the draft of Tours in it.
-type hostileFixture struct {
+// draftFixture is a server with an admin, the secretariat, an open call
+// and the draft of Tours in it: where the security tests start.
+type draftFixture struct {
 	*TestMain
 	admin, secretariat string
 	tours              *city
 	draft              string
 }
 
-func newHostileFixture(t *testing.T) *hostileFixture {
+func newDraftFixture(t *testing.T, callID string) draftFixture {
 	tm := MustRunMain(t, false)
-	f := &hostileFixture{
+	f := draftFixture{
 		TestMain:    tm,
 		admin:       tm.MustUser("admin@example.org", engine.RoleAdmin, "", ""),
 		secretariat: tm.MustUser("secretariat@example.org", engine.RoleSecretariat, "", ""),
 	}
-	tm.MustDo(201, "POST", "/api/v1/calls", f.secretariat, callBody("hostile"), nil)
+	tm.MustDo(201, "POST", "/api/v1/calls", f.secretariat, callBody(callID), nil)
 	f.tours = tm.newCity("Tours", "FR", "Film")
-	tm.startDossier(f.tours, "hostile")
+	tm.startDossier(f.tours, callID)
 	f.draft = "/api/v1/applications/" + f.tours.Dossier.ID
-	tm.MustDo(200, "PUT", f.draft, f.tours.Token, completeDraft(1, "Tours"), &f.tours.Dossier)
+	return f
+}
+
+// hostileFixture is a draftFixture whose draft is complete.
+type hostileFixture struct{ draftFixture }
+
+func newHostileFixture(t *testing.T) *hostileFixture {
+	f := &hostileFixture{newDraftFixture(t, "hostile")}
+	f.MustDo(200, "PUT", f.draft, f.tours.Token, completeDraft(1, "Tours"), &f.tours.Dossier)
 	return f
 }
 
