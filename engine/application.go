@@ -42,6 +42,11 @@ type Application struct {
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 	SubmittedAt *time.Time        `json:"submitted_at"`
+	// Attachments are the dossier's files, in the order of the call's slots.
+	Attachments []Attachment `json:"attachments"`
+	// SubmissionDigest is the receipt's SHA-256 of what was submitted (see
+	// SubmissionDigest); set at submission, cleared by a retraction.
+	SubmissionDigest string `json:"submission_digest,omitempty"`
 	// Owner is the account that created the dossier.
 	Owner string `json:"owner"`
 	// HiddenMoves counts the moves the results embargo hides from everyone
@@ -75,6 +80,7 @@ func (a *Application) clone() *Application {
 	for k, v := range a.Sections {
 		b.Sections[k] = v
 	}
+	b.Attachments = append([]Attachment(nil), a.Attachments...)
 	if a.SubmittedAt != nil {
 		t := *a.SubmittedAt
 		b.SubmittedAt = &t
@@ -126,7 +132,7 @@ func checkDraft(call *Call, a *Application) error {
 
 // checkComplete returns EINCOMPLETE with a message per field when the dossier
 // cannot be submitted: a required section empty or any section over its word
-// limit, or a contact incomplete.
+// limit, a contact incomplete, or a slot short of its files.
 func checkComplete(call *Call, a *Application) error {
 	f := map[string]string{}
 	for _, s := range call.Sections {
@@ -149,6 +155,7 @@ func checkComplete(call *Call, a *Application) error {
 			f["contacts."+name+".phone"] = "must be a phone number such as +33 1 45 68 10 00"
 		}
 	}
+	checkAttachments(call, a, f)
 	if len(f) > 0 {
 		return FieldErrors(EINCOMPLETE, "The dossier is not complete.", f)
 	}

@@ -247,8 +247,12 @@ func (s *Service) move(ctx context.Context, tx Tx, call *Call, app *Application,
 	if contains(embargoedEvents, event) {
 		next.HiddenMoves++
 	}
-	if event == EventSubmit {
+	switch event {
+	case EventSubmit:
 		next.SubmittedAt = &now
+		next.SubmissionDigest = SubmissionDigest(next)
+	case EventRetract:
+		next.SubmissionDigest = ""
 	}
 	if err := tx.PutApplication(next); err != nil {
 		return nil, err

@@ -23,25 +23,29 @@ const (
 // Call is one call for applications: its phases, the creative fields it
 // accepts, its country rules and the dossier form cities fill in.
 type Call struct {
-	ID                  string     `json:"id"`
-	Title               string     `json:"title"`
-	State               CallState  `json:"state"`
-	TimeZone            string     `json:"time_zone"`
-	Fields              []string   `json:"fields"`
-	Languages           []string   `json:"languages"`
-	OpensAt             time.Time  `json:"opens_at"`
-	SubmissionDeadline  time.Time  `json:"submission_deadline"`
-	Grace               Duration   `json:"grace"`
-	EndorsementDeadline time.Time  `json:"endorsement_deadline"`
-	EvaluationDeadline  time.Time  `json:"evaluation_deadline"`
-	AnnouncementAt      time.Time  `json:"announcement_at"`
-	MaxPerCountry       int        `json:"max_per_country"`
-	DistinctFields      bool       `json:"distinct_fields"`
-	Sections            []Section  `json:"sections"`
-	Version             int        `json:"version"`
-	CreatedAt           time.Time  `json:"created_at"`
-	UpdatedAt           time.Time  `json:"updated_at"`
-	AnnouncedAt         *time.Time `json:"announced_at,omitempty"`
+	ID                  string    `json:"id"`
+	Title               string    `json:"title"`
+	State               CallState `json:"state"`
+	TimeZone            string    `json:"time_zone"`
+	Fields              []string  `json:"fields"`
+	Languages           []string  `json:"languages"`
+	OpensAt             time.Time `json:"opens_at"`
+	SubmissionDeadline  time.Time `json:"submission_deadline"`
+	Grace               Duration  `json:"grace"`
+	EndorsementDeadline time.Time `json:"endorsement_deadline"`
+	EvaluationDeadline  time.Time `json:"evaluation_deadline"`
+	AnnouncementAt      time.Time `json:"announcement_at"`
+	MaxPerCountry       int       `json:"max_per_country"`
+	DistinctFields      bool      `json:"distinct_fields"`
+	Sections            []Section `json:"sections"`
+	// Attachments are the files the dossier form asks for, and
+	// MaxAttachmentBytes caps their total in one dossier.
+	Attachments        []AttachmentSlot `json:"attachments"`
+	MaxAttachmentBytes ByteSize         `json:"max_attachment_bytes"`
+	Version            int              `json:"version"`
+	CreatedAt          time.Time        `json:"created_at"`
+	UpdatedAt          time.Time        `json:"updated_at"`
+	AnnouncedAt        *time.Time       `json:"announced_at,omitempty"`
 }
 
 // Section is one narrative part of the dossier form.
@@ -198,6 +202,7 @@ func (c *Call) Validate() error {
 			f[key+".word_limit"] = "must be between 1 and 100000"
 		}
 	}
+	c.validateAttachments(f)
 	if len(f) > 0 {
 		return FieldErrors(EINVALID, "The call is not valid.", f)
 	}

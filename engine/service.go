@@ -13,6 +13,9 @@ type Service struct {
 	store Store
 	clock Clock
 
+	// Files keeps the content of attachments.
+	Files Files
+
 	// SessionTTL is how long a sign-in lasts at the most.
 	SessionTTL time.Duration
 	// SessionIdle ends a session unused for this long.

@@ -44,6 +44,8 @@ type ReadTx interface {
 	Session(tokenHash string) (*Session, error)
 	// Assignments returns the evaluators assigned to the dossier.
 	Assignments(applicationID string) ([]Assignment, error)
+	// FileUsed reports whether any dossier names the file with the digest.
+	FileUsed(digest string) (bool, error)
 	// Audit returns up to limit audit events before the cursor (newest
 	// first), and the cursor of the next page.
 	Audit(before string, limit int) ([]AuditEvent, string, error)

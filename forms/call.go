@@ -23,6 +23,8 @@ type CallForm struct {
 	MaxPerCountry       *int             `json:"max_per_country" validate:"omitempty,min=1,max=1000"`
 	DistinctFields      *bool            `json:"distinct_fields"`
 	Sections            []SectionForm    `json:"sections" validate:"required,min=1,max=100,dive"`
+	Attachments         []SlotForm       `json:"attachments" validate:"max=30,dive"`
+	MaxAttachmentBytes  *engine.ByteSize `json:"max_attachment_bytes" validate:"omitempty,min=1"`
 	Version             int              `json:"version" validate:"min=0"`
 	// State is read-only; accepted so a client may send back what it got.
 	State string `json:"state"`
@@ -36,8 +38,23 @@ type SectionForm struct {
 	Required  bool             `json:"required"`
 }
 
+// SlotForm is one attachment slot of the dossier form.
+type SlotForm struct {
+	ID       string            `json:"id" validate:"required,slug"`
+	Title    engine.Localized  `json:"title"`
+	Types    []engine.FileType `json:"types" validate:"required,min=1,max=3,unique,dive,oneof=pdf jpeg png"`
+	MaxBytes engine.ByteSize   `json:"max_bytes" validate:"required,min=1"`
+	Files    int               `json:"files" validate:"omitempty,min=1,max=20"`
+	Required bool              `json:"required"`
+}
+
+// DefaultMaxAttachmentBytes caps a dossier's files when a call with slots
+// does not say: 20 MB, the network's cap in 2019.
+const DefaultMaxAttachmentBytes engine.ByteSize = 20e6
+
 // Call returns the engine's call, with the documented defaults: grace 0s,
-// max_per_country 2, distinct_fields true. The engine checks the rest (the
+// max_per_country 2, distinct_fields true, a slot holds 1 file, a dossier's
+// files total at most 20 MB. The engine checks the rest (the
 // order of the phases, the section titles).
 func (f *CallForm) Call() engine.Call {
 	c := engine.Call{
@@ -57,6 +74,19 @@ func (f *CallForm) Call() engine.Call {
 	}
 	for _, s := range f.Sections {
 		c.Sections = append(c.Sections, engine.Section{ID: s.ID, Title: s.Title, WordLimit: s.WordLimit, Required: s.Required})
+	}
+	for _, s := range f.Attachments {
+		slot := engine.AttachmentSlot{ID: s.ID, Title: s.Title, Types: s.Types, MaxBytes: s.MaxBytes, Files: s.Files, Required: s.Required}
+		if slot.Files == 0 {
+			slot.Files = 1
+		}
+		c.Attachments = append(c.Attachments, slot)
+	}
+	if len(c.Attachments) > 0 {
+		c.MaxAttachmentBytes = DefaultMaxAttachmentBytes
+	}
+	if f.MaxAttachmentBytes != nil {
+		c.MaxAttachmentBytes = *f.MaxAttachmentBytes
 	}
 	return c
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -150,29 +149,4 @@ func (db *DB) WriteTo(w io.Writer) (int64, error) {
 		return err
 	})
 	return n, err
-}
-
-// Backup writes a consistent copy of the database to the file out, synced,
-// through a temporary file so a failed backup never leaves a partial one.
-func (db *DB) Backup(out string) (int64, error) {
-	tmp := out + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return 0, err
-	}
-	n, err := db.WriteTo(f)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, out)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return 0, fmt.Errorf("backup to %s: %w", out, err)
-	}
-	return n, nil
 }

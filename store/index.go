@@ -25,6 +25,9 @@ const (
 	// idxEvaluator is kept by the assignments, not the dossier: evaluator
 	// id, NUL, dossier id.
 	idxEvaluator = 'a'
+	// idxFile names the dossiers that hold a file: its SHA-256, NUL,
+	// dossier id. A kept file with no entry is an orphan.
+	idxFile = 'b'
 )
 
 func indexPrefix(kind byte, value string) []byte {
@@ -45,6 +48,11 @@ func indexKeys(a *engine.Application) [][]byte {
 	if a.LeftDraft() {
 		keys = append(keys, append(indexPrefix(idxLeftDraft, ""), a.ID...))
 	}
+	for _, at := range a.Attachments {
+		if k := append(indexPrefix(idxFile, at.SHA256), a.ID...); !containsKey(keys, k) {
+			keys = append(keys, k)
+		}
+	}
 	return keys
 }
 
@@ -55,6 +63,13 @@ func containsKey(keys [][]byte, k []byte) bool {
 		}
 	}
 	return false
+}
+
+// FileUsed reports whether any dossier names the file.
+func (t *tx) FileUsed(digest string) (bool, error) {
+	p := indexPrefix(idxFile, digest)
+	k, _ := t.btx.Bucket(bucketIndex).Cursor().Seek(p)
+	return k != nil && bytes.HasPrefix(k, p), nil
 }
 
 // prefixes returns the index prefix of every filter q sets.

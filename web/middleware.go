@@ -71,10 +71,11 @@ func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// limitBody caps every body; DecodeJSON turns the overflow into 413.
+// limitBody caps every body; DecodeJSON turns the overflow into 413. An
+// upload has its own cap (readUpload) and the engine its slot's.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil {
+		if r.Body != nil && !isUpload(r) {
 			r.Body = http.MaxBytesReader(w, r.Body, forms.MaxBody)
 		}
 		next.ServeHTTP(w, r)

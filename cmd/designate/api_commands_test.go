@@ -139,7 +139,7 @@ func TestCommands_UserAddThenServe_BackupOnlyWhenStopped(t *testing.T) {
 	tm.MustDo(200, "GET", "/api/v1/calls", "", nil, &calls)
 
 	// While the server holds the database, the commands refuse and say why.
-	backup := filepath.Join(t.TempDir(), "copy.db")
+	backup := filepath.Join(t.TempDir(), "copy.tar")
 	_, _, err = runCommand("backup", "--data", dir, "--out", backup)
 	if err == nil || !strings.Contains(err.Error(), "server") {
 		t.Fatalf("backup while serving: %v, want a refusal that mentions the server", err)
@@ -157,7 +157,11 @@ func TestCommands_UserAddThenServe_BackupOnlyWhenStopped(t *testing.T) {
 	if err != nil || !strings.Contains(out, backup) {
 		t.Fatalf("backup: %q, %v", out, err)
 	}
-	db, err := store.Open(backup, store.Options{ReadOnly: true})
+	restored := filepath.Join(t.TempDir(), "restored")
+	if out, _, err := runCommand("restore", "--data", restored, "--from", backup); err != nil || !strings.Contains(out, "sound") {
+		t.Fatalf("restore: %q, %v", out, err)
+	}
+	db, err := store.Open(dbFile(restored), store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"designate/engine"
+	"designate/forms"
 )
 
 // Config is config.yaml.
@@ -47,6 +48,10 @@ type DemoCall struct {
 	MaxPerCountry         int              `yaml:"max_per_country"`
 	DistinctFields        *bool            `yaml:"distinct_fields"`
 	Sections              []engine.Section `yaml:"sections"`
+	// Attachments are the files the form asks for; a slot's files default
+	// to 1 and the dossier's total to 20 MB.
+	Attachments        []engine.AttachmentSlot `yaml:"attachments"`
+	MaxAttachmentBytes engine.ByteSize         `yaml:"max_attachment_bytes"`
 }
 
 // DemoAccount is an account the first start creates, with a random password.
@@ -126,9 +131,19 @@ func (d *DemoCall) Call(now time.Time) engine.Call {
 		MaxPerCountry:       d.MaxPerCountry,
 		DistinctFields:      d.DistinctFields == nil || *d.DistinctFields,
 		Sections:            d.Sections,
+		MaxAttachmentBytes:  d.MaxAttachmentBytes,
 	}
 	if c.MaxPerCountry == 0 {
 		c.MaxPerCountry = 2
+	}
+	for _, slot := range d.Attachments {
+		if slot.Files == 0 {
+			slot.Files = 1
+		}
+		c.Attachments = append(c.Attachments, slot)
+	}
+	if len(c.Attachments) > 0 && c.MaxAttachmentBytes == 0 {
+		c.MaxAttachmentBytes = forms.DefaultMaxAttachmentBytes
 	}
 	return c
 }

@@ -241,7 +241,7 @@ func TestCSRF_NoRouteChangesStateOnGET(t *testing.T) {
 	f.MustUser("expert@example.org", engine.RoleEvaluator, "PT", "")
 	commission := f.MustUser("commission-fr@example.org", engine.RoleCommission, "FR", "")
 
-	vars := strings.NewReplacer("{call}", "csrf", "{id}", f.tours.Dossier.ID)
+	vars := strings.NewReplacer("{call}", "csrf", "{id}", f.tours.Dossier.ID, "{slot}", "letter", "{n}", "1")
 	callers := []struct {
 		name   string
 		header map[string]string

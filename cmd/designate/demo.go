@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -143,8 +144,20 @@ func seedDossier(ctx context.Context, svc *engine.Service, call *engine.Call, ci
 		Contacts: engine.Contacts{Mayor: contact("mayor"), Representative: contact("deputy"), Main: contact("culture")},
 		Sections: sections,
 	})
-	if err != nil || !submit {
+	if err != nil {
 		return err
+	}
+	for _, slot := range call.Attachments {
+		for n := 1; n <= slot.Files; n++ {
+			name, content := demoAttachment(slot, n, city)
+			app, err = svc.Attach(ctx, cityActor, app.ID, slot.ID, engine.Upload{Name: name, Body: bytes.NewReader(content)})
+			if err != nil {
+				return fmt.Errorf("%s: %w", slot.ID, err)
+			}
+		}
+	}
+	if !submit {
+		return nil
 	}
 	if _, err = svc.Transition(ctx, cityActor, app.ID, engine.Move{Event: engine.EventSubmit}); err != nil || !endorse {
 		return err
@@ -158,6 +171,19 @@ func seedDossier(ctx context.Context, svc *engine.Service, call *engine.Call, ci
 	}
 	return err
 }
+
+// demoAttachment is file n of a slot for a demo dossier: a PDF letter, or a
+// photo.
+func demoAttachment(slot engine.AttachmentSlot, n int, city string) (string, []byte) {
+	if slot.Accepts(engine.FilePDF) {
+		return fmt.Sprintf("%s-%d.pdf", slot.ID, n), demoPDF(city, slot.Title.EN, fmt.Sprintf("Document %d (demo).", n))
+	}
+	return fmt.Sprintf("photo-%d.jpg", n), demoPhotos[(n-1)%len(demoPhotos)]
+}
+
+// demoPhotos are shared by every demo dossier: the store keeps one copy of
+// each, since it keeps files by their content.
+var demoPhotos = [][]byte{demoJPEG(320, 240, 1), demoJPEG(320, 240, 2), demoJPEG(320, 240, 3)}
 
 // randomPassword returns 16 characters (80 bits) from an alphabet without
 // look-alike characters, easy to copy from a terminal.

@@ -36,7 +36,9 @@ Usage:
   designate user add --data DIR --email E --password P --role R [--country CC] [--city NAME] [--language en|fr]
   designate user list|disable|enable --data DIR [--email E]
   designate user role --data DIR --email E --role R [--country CC] [--city NAME]
-  designate backup --data DIR --out FILE
+  designate backup --data DIR --out FILE    a stopped server's database and files, as one archive
+  designate restore --data DIR --from FILE  unpack a backup into an empty data directory, then check it
+  designate check --data DIR [--sweep]      verify every file a dossier names; --sweep removes orphans
   designate diagram       print the lifecycle diagram (Mermaid) drawn from the engine's table
 `
 
@@ -53,6 +55,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runUser(ctx, args, stdout, stderr)
 	case "backup":
 		return runBackup(args, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, stdout, stderr)
+	case "check":
+		return runCheck(ctx, args, stdout, stderr)
 	case "diagram":
 		fmt.Fprint(stdout, lifecycleDiagram())
 		return nil

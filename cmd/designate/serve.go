@@ -35,6 +35,7 @@ type Main struct {
 	PasswordCost int
 
 	DB      *store.DB
+	Files   *store.Files
 	Service *engine.Service
 
 	listener  net.Listener
@@ -53,6 +54,9 @@ func NewMain() *Main {
 // dbFile is the database inside the data directory.
 func dbFile(dataDir string) string { return filepath.Join(dataDir, "designate.db") }
 
+// filesDir holds the attachments' content inside the data directory.
+func filesDir(dataDir string) string { return filepath.Join(dataDir, "files") }
+
 // Run opens the database (creating it and the demo on first start), starts
 // the scheduler and starts serving. It returns once the server listens.
 func (m *Main) Run(ctx context.Context) error {
@@ -64,7 +68,14 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.DB = db
+	files, err := store.OpenFiles(filesDir(m.Config.Data))
+	if err != nil {
+		db.Close()
+		return err
+	}
+	m.Files = files
 	m.Service = engine.NewService(db, m.Clock)
+	m.Service.Files = withFailpoints(files)
 	m.Service.SessionTTL = m.Config.SessionTTL
 	m.Service.SessionIdle = m.Config.SessionIdle
 	m.Service.SweepChunk = m.Config.SweepChunk
@@ -72,13 +83,23 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Service.PasswordCost = m.PasswordCost
 	}
 	if err := m.seedDemo(ctx); err != nil {
-		db.Close()
+		m.closeStores()
 		return fmt.Errorf("demo data: %w", err)
+	}
+	// No upload is in flight before the server listens, so every file no
+	// record names is one a crash left between keeping it and committing.
+	swept, err := m.Service.SweepFiles(ctx)
+	if err != nil {
+		m.closeStores()
+		return fmt.Errorf("sweep files: %w", err)
+	}
+	if len(swept) > 0 {
+		m.Logger.Warn("removed files no dossier names (left by an interrupted upload)", "count", len(swept))
 	}
 
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
-		db.Close()
+		m.closeStores()
 		return err
 	}
 	m.listener = ln
@@ -130,8 +151,17 @@ func (m *Main) Close() error {
 		m.stopAudit()
 		<-m.auditDone
 	}
+	errs = append(errs, m.closeStores())
+	return errors.Join(errs...)
+}
+
+func (m *Main) closeStores() error {
+	var errs []error
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
+	}
+	if m.Files != nil {
+		errs = append(errs, m.Files.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"designate/store"
+)
+
+// runRestore is `designate restore`: unpack a backup into an empty data
+// directory, then run the integrity check on it.
+func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "data", "data directory to restore into (must hold no database)")
+	from := fs.String("from", "", "backup file written by designate backup")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if *from == "" {
+		return errors.New("restore: --from FILE is required")
+	}
+	f, err := os.Open(*from)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	if err := store.Restore(f, *data); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored %s into %s\n", *from, *data)
+	return runCheck(ctx, []string{"--data", *data}, stdout, stderr)
+}

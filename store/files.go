@@ -1,0 +1,217 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"designate/engine"
+)
+
+// Files keeps attachment content under a directory, one file per SHA-256:
+// sha256/ab/abcdef…. Every path is opened through an os.Root, so no name
+// can reach outside the directory, and the only names used are hex digests
+// the store computed and random staging names it chose.
+type Files struct {
+	root *os.Root
+	dir  string
+}
+
+var _ engine.Files = (*Files)(nil)
+
+const (
+	stagingDir = "staging"
+	keptDir    = "sha256"
+)
+
+// OpenFiles opens (creating) the file store in dir.
+func OpenFiles(dir string) (*Files, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("files: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("files: %w", err)
+	}
+	for _, d := range []string{stagingDir, keptDir} {
+		if err := root.MkdirAll(d, 0o700); err != nil {
+			root.Close()
+			return nil, fmt.Errorf("files: %w", err)
+		}
+	}
+	// Staged files left by a crash were never kept, so nothing names them.
+	err = root.RemoveAll(stagingDir)
+	if err == nil {
+		err = root.Mkdir(stagingDir, 0o700)
+	}
+	if err != nil {
+		root.Close()
+		return nil, fmt.Errorf("files: %w", err)
+	}
+	return &Files{root: root, dir: dir}, nil
+}
+
+// Close releases the directory.
+func (f *Files) Close() error { return f.root.Close() }
+
+// Dir is the directory the files are in.
+func (f *Files) Dir() string { return f.dir }
+
+func keptName(digest string) string { return path.Join(keptDir, digest[:2], digest) }
+
+func validDigest(d string) bool {
+	if len(d) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(d)
+	return err == nil && strings.ToLower(d) == d
+}
+
+// Stage copies up to limit+1 bytes of r to a new staging file, syncs it and
+// returns it hashed.
+func (f *Files) Stage(r io.Reader, limit int64) (engine.StagedFile, error) {
+	name := path.Join(stagingDir, rand.Text())
+	file, err := f.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	s := &staged{files: f, name: name, file: file, hash: sha256.New()}
+	s.size, err = io.Copy(io.MultiWriter(file, s.hash), io.LimitReader(r, limit+1))
+	if err == nil {
+		err = file.Sync()
+	}
+	if err != nil {
+		s.Discard()
+		return nil, fmt.Errorf("stage upload: %w", err)
+	}
+	return s, nil
+}
+
+type staged struct {
+	files *Files
+	name  string
+	file  *os.File
+	hash  hash.Hash
+	size  int64
+}
+
+func (s *staged) ReadAt(p []byte, off int64) (int, error) { return s.file.ReadAt(p, off) }
+func (s *staged) Size() int64                             { return s.size }
+func (s *staged) Digest() string                          { return hex.EncodeToString(s.hash.Sum(nil)) }
+
+// Keep renames the staged file to its digest's name and syncs the directory
+// entry, so that once Keep returns the file survives a crash. Content that
+// is kept already is not written twice; its time is refreshed instead.
+func (s *staged) Keep() error {
+	defer s.Discard()
+	digest := s.Digest()
+	dest := keptName(digest)
+	if info, err := s.files.root.Stat(dest); err == nil && info.Size() == s.size {
+		now := time.Now()
+		return s.files.root.Chtimes(dest, now, now)
+	}
+	// A new fan-out directory is itself an entry its parent must sync.
+	if _, err := s.files.root.Stat(path.Dir(dest)); errors.Is(err, fs.ErrNotExist) {
+		if err := s.files.root.Mkdir(path.Dir(dest), 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if err := s.files.syncDir(keptDir); err != nil {
+			return err
+		}
+	}
+	if err := s.file.Close(); err != nil {
+		return err
+	}
+	s.file = nil
+	if err := s.files.root.Rename(s.name, dest); err != nil {
+		return err
+	}
+	return s.files.syncDir(path.Dir(dest))
+}
+
+// Discard removes the staged file; after Keep it has nothing left to do.
+func (s *staged) Discard() error {
+	if s.file != nil {
+		s.file.Close()
+		s.file = nil
+	}
+	err := s.files.root.Remove(s.name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (f *Files) syncDir(name string) error {
+	d, err := f.root.Open(name)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Open opens the kept file with the digest.
+func (f *Files) Open(digest string) (engine.StoredFile, error) {
+	if !validDigest(digest) {
+		return nil, engine.Errorf(engine.ENOTFOUND, "No such file.")
+	}
+	file, err := f.root.Open(keptName(digest))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, engine.Errorf(engine.ENOTFOUND, "No such file.")
+	} else if err != nil {
+		return nil, err
+	}
+	info, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	return &stored{File: file, info: info}, nil
+}
+
+type stored struct {
+	*os.File
+	info fs.FileInfo
+}
+
+func (s *stored) Size() int64        { return s.info.Size() }
+func (s *stored) ModTime() time.Time { return s.info.ModTime() }
+
+// Walk calls fn with every kept file, in digest order.
+func (f *Files) Walk(fn func(digest string, kept time.Time) error) error {
+	return fs.WalkDir(f.root.FS(), keptDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if !validDigest(d.Name()) {
+			return nil // not ours; the check lists only what it can name
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return fn(d.Name(), info.ModTime())
+	})
+}
+
+// Remove deletes the kept file with the digest.
+func (f *Files) Remove(digest string) error {
+	if !validDigest(digest) {
+		return fmt.Errorf("remove: %q is not a digest", digest)
+	}
+	err := f.root.Remove(keptName(digest))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}

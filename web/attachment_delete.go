@@ -1,0 +1,36 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"designate/engine"
+)
+
+// attachmentDelete removes file n of a slot of the city's draft; the files
+// after it move up one place.
+func (s *Server) attachmentDelete(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	n, ok := slotFile(vars["n"])
+	if !ok {
+		s.fail(w, r, engine.Errorf(engine.ENOTFOUND, "No such file."))
+		return
+	}
+	var version *int
+	if v := r.URL.Query().Get("version"); v != "" {
+		got, err := strconv.Atoi(v)
+		if err != nil || got < 1 {
+			s.fail(w, r, engine.FieldErrors(engine.EINVALID, "Bad version.", map[string]string{"version": "must be a positive whole number"}))
+			return
+		}
+		version = &got
+	}
+	app, err := s.svc.Detach(r.Context(), actorOf(r), vars["id"], vars["slot"], n, version)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, app)
+}
