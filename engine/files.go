@@ -109,8 +109,10 @@ const (
 )
 
 // decodeSlots bounds how many images are decoded at once: decoding is CPU
-// work, so more than one per core only adds memory.
-var decodeSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+// work, so more than one per core only adds memory, and on a small machine
+// one core is left to everything else (submissions must not slow down
+// because photos are arriving).
+var decodeSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 
 // fileFacts is what the content says a file is.
 type fileFacts struct {

@@ -33,6 +33,7 @@ func benchCall(now time.Time) engine.Call {
 // commit per submission) at 64 concurrent submitters. Compare it with
 // BenchmarkBaselineBatchWrite in the same run.
 func BenchmarkSubmit(b *testing.B) {
+	serverGC(b)
 	ctx := context.Background()
 	clock := engine.NewManualClock(time.Date(2027, 3, 16, 9, 0, 0, 0, time.UTC))
 	db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{})

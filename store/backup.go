@@ -116,9 +116,13 @@ func BackupTo(out string, db *DB, files *Files) (int64, error) {
 // file is checked against its digest as it is written; names in the archive
 // are accepted only in the two forms a backup writes, and written through
 // an os.Root, so an archive cannot place anything elsewhere.
-func Restore(r io.Reader, dataDir string) error {
-	if _, err := os.Stat(filepath.Join(dataDir, backupDB)); err == nil {
-		return fmt.Errorf("restore: %s already holds a database; restore into an empty directory", dataDir)
+func Restore(r io.Reader, dataDir string) (err error) {
+	if entries, err := os.ReadDir(dataDir); err == nil && len(entries) > 0 {
+		what := "is not empty"
+		if _, err := os.Stat(filepath.Join(dataDir, backupDB)); err == nil {
+			what = "already holds a database"
+		}
+		return fmt.Errorf("restore: %s %s; restore into a new or empty directory", dataDir, what)
 	}
 	if err := os.MkdirAll(filepath.Join(dataDir, backupFiles), 0o700); err != nil {
 		return err
@@ -128,6 +132,14 @@ func Restore(r io.Reader, dataDir string) error {
 		return err
 	}
 	defer root.Close()
+	// The directory was empty: a failed restore leaves it so, ready for
+	// another attempt.
+	defer func() {
+		if err != nil {
+			root.RemoveAll(backupFiles)
+			root.Remove(restoringDB)
+		}
+	}()
 	files, err := OpenFiles(filepath.Join(dataDir, backupFiles))
 	if err != nil {
 		return err
@@ -140,7 +152,7 @@ func Restore(r io.Reader, dataDir string) error {
 		if err == io.EOF {
 			break
 		} else if err != nil {
-			return fmt.Errorf("restore: %w", err)
+			return fmt.Errorf("restore: the backup is damaged or cut short: %w", err)
 		}
 		switch {
 		case hdr.Typeflag == tar.TypeReg && hdr.Name == backupDB && !sawDB:
@@ -156,7 +168,7 @@ func Restore(r io.Reader, dataDir string) error {
 			}
 			staged, err := files.Stage(tr, hdr.Size)
 			if err != nil {
-				return fmt.Errorf("restore %s: %w", hdr.Name, err)
+				return fmt.Errorf("restore %s: the backup is damaged or cut short: %w", hdr.Name, err)
 			}
 			if staged.Digest() != digest || staged.Size() != hdr.Size {
 				staged.Discard()
@@ -200,7 +212,7 @@ func restoreDB(root *os.Root, r io.Reader) error {
 	}
 	if err != nil {
 		root.Remove(restoringDB)
-		return fmt.Errorf("restore database: %w", err)
+		return fmt.Errorf("restore database: the backup is damaged or cut short: %w", err)
 	}
 	return nil
 }

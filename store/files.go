@@ -22,8 +22,9 @@ import (
 // can reach outside the directory, and the only names used are hex digests
 // the store computed and random staging names it chose.
 type Files struct {
-	root *os.Root
-	dir  string
+	root    *os.Root
+	dir     string
+	syncing chan struct{}
 }
 
 var _ engine.Files = (*Files)(nil)
@@ -48,16 +49,17 @@ func OpenFiles(dir string) (*Files, error) {
 			return nil, fmt.Errorf("files: %w", err)
 		}
 	}
-	// Staged files left by a crash were never kept, so nothing names them.
-	err = root.RemoveAll(stagingDir)
+	return &Files{root: root, dir: dir, syncing: make(chan struct{}, 1)}, nil
+}
+
+// ClearStaging removes what interrupted uploads left in the staging
+// directory: never kept, so nothing names it. Call it before serving.
+func (f *Files) ClearStaging() error {
+	err := f.root.RemoveAll(stagingDir)
 	if err == nil {
-		err = root.Mkdir(stagingDir, 0o700)
+		err = f.root.Mkdir(stagingDir, 0o700)
 	}
-	if err != nil {
-		root.Close()
-		return nil, fmt.Errorf("files: %w", err)
-	}
-	return &Files{root: root, dir: dir}, nil
+	return err
 }
 
 // Close releases the directory.
@@ -86,8 +88,12 @@ func (f *Files) Stage(r io.Reader, limit int64) (engine.StagedFile, error) {
 	}
 	s := &staged{files: f, name: name, file: file, hash: sha256.New()}
 	s.size, err = io.Copy(io.MultiWriter(file, s.hash), io.LimitReader(r, limit+1))
+	// One upload syncs at a time: a queue of large flushes would hold up
+	// the database's own small commits behind them.
 	if err == nil {
+		f.syncing <- struct{}{}
 		err = file.Sync()
+		<-f.syncing
 	}
 	if err != nil {
 		s.Discard()

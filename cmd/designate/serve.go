@@ -88,6 +88,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// No upload is in flight before the server listens, so every file no
 	// record names is one a crash left between keeping it and committing.
+	if err := m.Files.ClearStaging(); err != nil {
+		m.closeStores()
+		return fmt.Errorf("clear staged uploads: %w", err)
+	}
 	swept, err := m.Service.SweepFiles(ctx)
 	if err != nil {
 		m.closeStores()
