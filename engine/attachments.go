@@ -361,7 +361,7 @@ func (s *Service) editableDraft(tx ReadTx, actor Actor, id string, version *int)
 		return nil, nil, Errorf(ESTALEVERSION, "The dossier was saved meanwhile (version %d, not %d): reload it.", shown, *version)
 	}
 	if app.State != Draft {
-		return nil, nil, Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot be changed: its files are frozen once submitted.", shownState(actor, call, app, now))
+		return nil, nil, Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot change its files: only a draft can.", shownState(actor, call, app, now))
 	}
 	if now.After(call.Close()) {
 		return nil, nil, Errorf(EDEADLINEPASSED, "The submission deadline (%s) has passed.", formatInstant(call.SubmissionDeadline, call))
@@ -471,8 +471,10 @@ func checkFileName(name string) string {
 		return "is not a file name"
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return "must not contain control characters"
+		// Format characters (U+202E, the right-to-left override, among
+		// them) are invisible and can make "gpj.exe" read as "exe.jpg".
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
+			return "must not contain control or invisible formatting characters"
 		}
 	}
 	return ""

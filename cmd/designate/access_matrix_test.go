@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -164,6 +166,12 @@ var accessMatrix = []mxRow{
 	{"GET /api/v1/applications/{id}/assignments", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
 	{"POST /api/v1/applications/{id}/assignments", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
 	{"DELETE /api/v1/applications/{id}/assignments/{evaluator}", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
+	// A draft's files: the city's alone, to read and to change.
+	{"GET /api/v1/applications/{id}/attachments", "", mxDraft, mxCells{w401, wOK, w404, w404, w404, w404, w404, w404, w404, w404}},
+	{"GET /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxDraft, mxCells{w401, wOK, w404, w404, w404, w404, w404, w404, w404, w404}},
+	{"POST /api/v1/applications/{id}/attachments/{slot}", "", mxDraft, mxCells{w401, w201, w404, w404, w404, w404, w404, w404, w404, w404}},
+	{"PUT /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxDraft, mxCells{w401, wOK, w404, w404, w404, w404, w404, w404, w404, w404}},
+	{"DELETE /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxDraft, mxCells{w401, wOK, w404, w404, w404, w404, w404, w404, w404, w404}},
 
 	// A submitted dossier: the city, its commission, the secretariat.
 	{"GET /api/v1/applications/{id}", "", mxSubmitted, mxCells{w401, wOK, w404, w404, wOK, w404, w404, w404, wOK, wOK}},
@@ -177,6 +185,13 @@ var accessMatrix = []mxRow{
 	{"GET /api/v1/applications/{id}/assignments", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
 	{"POST /api/v1/applications/{id}/assignments", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w409, w409}},
 	{"DELETE /api/v1/applications/{id}/assignments/{evaluator}", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
+	// Its files: read by whoever reads it, frozen for the city (409),
+	// refused to the others who see it (403).
+	{"GET /api/v1/applications/{id}/attachments", "", mxSubmitted, mxCells{w401, wOK, w404, w404, wOK, w404, w404, w404, wOK, wOK}},
+	{"GET /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxSubmitted, mxCells{w401, wOK, w404, w404, wOK, w404, w404, w404, wOK, wOK}},
+	{"POST /api/v1/applications/{id}/attachments/{slot}", "", mxSubmitted, mxCells{w401, w409, w404, w404, w403, w404, w404, w404, w403, w403}},
+	{"PUT /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxSubmitted, mxCells{w401, w409, w404, w404, w403, w404, w404, w404, w403, w403}},
+	{"DELETE /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxSubmitted, mxCells{w401, w409, w404, w404, w403, w404, w404, w404, w403, w403}},
 
 	// Under evaluation: the assigned evaluator reads it too.
 	{"GET /api/v1/applications/{id}", "", mxUnderEval, mxCells{w401, wOK, w404, w404, wOK, w404, wOK, w404, wOK, wOK}},
@@ -190,6 +205,12 @@ var accessMatrix = []mxRow{
 	{"GET /api/v1/applications/{id}/assignments", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
 	{"POST /api/v1/applications/{id}/assignments", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w201, w201}},
 	{"DELETE /api/v1/applications/{id}/assignments/{evaluator}", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w204, w204}},
+	// Its files: the assigned evaluator reads them, and may not change them.
+	{"GET /api/v1/applications/{id}/attachments", "", mxUnderEval, mxCells{w401, wOK, w404, w404, wOK, w404, wOK, w404, wOK, wOK}},
+	{"GET /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxUnderEval, mxCells{w401, wOK, w404, w404, wOK, w404, wOK, w404, wOK, wOK}},
+	{"POST /api/v1/applications/{id}/attachments/{slot}", "", mxUnderEval, mxCells{w401, w409, w404, w404, w403, w404, w403, w404, w403, w403}},
+	{"PUT /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxUnderEval, mxCells{w401, w409, w404, w404, w403, w404, w403, w404, w403, w403}},
+	{"DELETE /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxUnderEval, mxCells{w401, w409, w404, w404, w403, w404, w403, w404, w403, w403}},
 
 	// Accounts and the audit log: the admin's.
 	{"GET /api/v1/users", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w403, wOK}},
@@ -244,6 +265,32 @@ func mxEvalCallBody(id string) map[string]any {
 	return b
 }
 
+// mxWithFiles adds to a call body the matrix's attachment slots: a
+// required one-file PDF letter and up to two optional photos. Every
+// dossier of the matrix holds a letter and a photo (see newDraft), so that
+// the file routes have a file to act on and a place left for one more.
+func mxWithFiles(b map[string]any) map[string]any {
+	slot := func(id, title, typ string, maxBytes, files int, required bool) map[string]any {
+		return map[string]any{"id": id, "title": map[string]string{"en": title, "fr": title}, "types": []string{typ},
+			"max_bytes": maxBytes, "files": files, "required": required}
+	}
+	b["attachments"] = []map[string]any{
+		slot("letter", "Letter from the Mayor", "pdf", 40_000, 1, true),
+		slot("photos", "Photos", "jpeg", 60_000, 2, false),
+	}
+	b["max_attachment_bytes"] = 200_000
+	return b
+}
+
+// mxLetter is the letter of Cannes's dossier in the call, as uploaded.
+func mxLetter(call string) []byte { return demoPDF("Cannes", "Letter for "+call) }
+
+// mxFile is a file a request of the matrix uploads, as a form's part "file".
+type mxFile struct {
+	Name string
+	Data []byte
+}
+
 // mxPastCallBody is a call whose every instant has passed: it is announced
 // as soon as it exists.
 func mxPastCallBody(id string) map[string]any {
@@ -275,7 +322,7 @@ func newMxEnv(t *testing.T, pool int) *mxEnv {
 	// once their call has closed.
 	var evals []*mxThing
 	for i := 0; i <= pool; i++ {
-		th := e.newSubmitted(e.newCall(mxEvalCallBody(fmt.Sprintf("mx-eval-%d", i))))
+		th := e.newSubmitted(e.newCall(mxWithFiles(mxEvalCallBody(fmt.Sprintf("mx-eval-%d", i)))))
 		e.tm.move(e.acc[mxCommissionFR].Token, &th.Dossier, "endorse", "", "endorsed")
 		evals = append(evals, th)
 	}
@@ -288,8 +335,8 @@ func newMxEnv(t *testing.T, pool int) *mxEnv {
 	e.shared[mxUnderEval], e.pool = evals[0], evals[1:]
 	e.assign(e.shared[mxUnderEval], e.acc[mxEvaluatorPT])
 
-	e.shared[mxDraft] = e.newDraft(e.newCall(callBody("mx-draft")))
-	e.shared[mxSubmitted] = e.newSubmitted(e.newCall(callBody("mx-submitted")))
+	e.shared[mxDraft] = e.newDraft(e.newCall(mxWithFiles(callBody("mx-draft"))))
+	e.shared[mxSubmitted] = e.newSubmitted(e.newCall(mxWithFiles(callBody("mx-submitted"))))
 	e.shared[mxOpenCall] = e.newCall(callBody("mx-open"))
 	e.shared[mxAnnouncedCall] = e.newCall(mxPastCallBody("mx-announced"))
 	e.shared[mxAccount] = e.newAccount()
@@ -340,6 +387,22 @@ func (e *mxEnv) newDraft(call *mxThing) *mxThing {
 	e.tm.MustDo(201, "POST", "/api/v1/calls/"+call.Call+"/applications", e.token(mxCannes), body, &th.Dossier)
 	e.tm.MustDo(200, "PUT", "/api/v1/applications/"+th.Dossier.ID, e.token(mxCannes), completeDraft(th.Dossier.Version, "Cannes"), &th.Dossier)
 	th.ID = th.Dossier.ID
+	// Its letter and a photo: real files, as a form sends them.
+	for _, f := range []struct {
+		slot string
+		file mxFile
+	}{
+		{"letter", mxFile{"letter.pdf", mxLetter(call.Call)}},
+		{"photos", mxFile{"photo.jpg", demoJPEG(64, 48, 1)}},
+	} {
+		r, err := attSendFile(e.tm, "POST", "/api/v1/applications/"+th.ID+"/attachments/"+f.slot, e.token(mxCannes), f.file.Name, f.file.Data)
+		if err != nil || r.Status != 201 {
+			e.t.Fatalf("upload %s to %s: %v %+v", f.file.Name, th.ID, err, r)
+		}
+		if err := json.Unmarshal(r.Body, &th.Dossier); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 	return th
 }
 
@@ -372,9 +435,9 @@ func (e *mxEnv) fresh(row mxRow) *mxThing {
 	e.t.Helper()
 	switch row.Target {
 	case mxDraft:
-		return e.newDraft(e.newCall(callBody(e.nextID("mx-fresh"))))
+		return e.newDraft(e.newCall(mxWithFiles(callBody(e.nextID("mx-fresh")))))
 	case mxSubmitted:
-		return e.newSubmitted(e.newCall(callBody(e.nextID("mx-fresh"))))
+		return e.newSubmitted(e.newCall(mxWithFiles(callBody(e.nextID("mx-fresh")))))
 	case mxUnderEval:
 		if len(e.pool) == 0 {
 			e.t.Fatalf("%s: no dossier under evaluation left in the pool", row.Route)
@@ -416,10 +479,12 @@ func (e *mxEnv) probes(target mxTarget, th *mxThing) []mxProbe {
 	app := "/api/v1/applications/" + th.ID
 	switch target {
 	case mxDraft:
-		return []mxProbe{{app, e.token(mxCannes)}, {app + "/history", e.token(mxCannes)}}
+		return []mxProbe{{app, e.token(mxCannes)}, {app + "/history", e.token(mxCannes)},
+			{app + "/attachments", e.token(mxCannes)}, {app + "/attachments/letter/1", e.token(mxCannes)}}
 	case mxSubmitted, mxUnderEval:
 		return []mxProbe{{app, e.token(mxCannes)}, {app + "/history", e.token(mxCannes)},
-			{app, e.token(mxSecretariat)}, {app + "/assignments", e.token(mxSecretariat)}}
+			{app, e.token(mxSecretariat)}, {app + "/assignments", e.token(mxSecretariat)},
+			{app + "/attachments", e.token(mxSecretariat)}, {app + "/attachments/letter/1", e.token(mxSecretariat)}}
 	case mxOpenCall:
 		return []mxProbe{{"/api/v1/calls/" + th.Call, ""}, {"/api/v1/applications?limit=500&call=" + th.Call, e.token(mxCannes)}}
 	case mxAnnouncedCall:
@@ -431,7 +496,8 @@ func (e *mxEnv) probes(target mxTarget, th *mxThing) []mxProbe {
 // request is what the actor sends for the row on the target.
 func (e *mxEnv) request(row mxRow, a mxActor, th *mxThing) (method, path string, body any) {
 	method, path, _ = strings.Cut(row.Route, " ")
-	path = strings.NewReplacer("{call}", th.Call, "{id}", th.ID, "{evaluator}", e.acc[mxEvaluatorPT].ID).Replace(path)
+	path = strings.NewReplacer("{call}", th.Call, "{id}", th.ID, "{evaluator}", e.acc[mxEvaluatorPT].ID,
+		"{slot}", "letter", "{n}", "1").Replace(path)
 	acc := e.acc[a]
 	switch row.Route {
 	case "POST /api/v1/login":
@@ -463,6 +529,13 @@ func (e *mxEnv) request(row mxRow, a mxActor, th *mxThing) (method, path string,
 	case "PUT /api/v1/applications/{id}":
 		// A valid save at the version Cannes is shown.
 		return method, path, completeDraft(e.tm.dossier(th.ID, e.token(mxCannes)).Version, "Cannes")
+	case "POST /api/v1/applications/{id}/attachments/{slot}":
+		// A second photo: the slot has room for it, and it is not the one
+		// the dossier holds.
+		path = strings.Replace(path, "/attachments/letter", "/attachments/photos", 1)
+		return method, path, mxFile{"photo by " + mxActorNames[a] + ".jpg", demoJPEG(32+e.seq%64, 24, 2)}
+	case "PUT /api/v1/applications/{id}/attachments/{slot}/{n}":
+		return method, path, mxFile{"letter by " + mxActorNames[a] + ".pdf", demoPDF("Cannes", "Revised by "+mxActorNames[a], e.nextID("v"))}
 	case "POST /api/v1/applications/{id}/assignments":
 		return method, path, map[string]string{"evaluator": e.acc[mxEvaluatorPT].ID, "kind": "expert"}
 	case "POST /api/v1/users":
@@ -507,7 +580,19 @@ func (e *mxEnv) cell(row mxRow, a mxActor) {
 		prev = e.tm.dossier(th.ID, e.token(mxCannes))
 	}
 
-	r, err := e.tm.Send(method, path, token, body)
+	files := strings.Contains(row.Route, "/attachments")
+	var disk attStored
+	if files && write && !want.allowed() {
+		disk = attDisk(t, e.tm)
+	}
+
+	var r *Response
+	var err error
+	if file, ok := body.(mxFile); ok {
+		r, err = attSendFile(e.tm, method, path, token, file.Name, file.Data)
+	} else {
+		r, err = e.tm.Send(method, path, token, body)
+	}
 	if err != nil {
 		t.Fatalf("%s: %v", label, err)
 	}
@@ -518,6 +603,13 @@ func (e *mxEnv) cell(row mxRow, a mxActor) {
 		var ae APIError
 		if err := json.Unmarshal(r.Body, &ae); err != nil || ae.Error.Code != code {
 			t.Errorf("%s: body %.300s, want error code %q", label, r.Body, code)
+		}
+	} else if row.Route == "GET /api/v1/applications/{id}/attachments/{slot}/{n}" && !bytes.Equal(r.Body, mxLetter(th.Call)) {
+		t.Errorf("%s: %d bytes, not the letter the city uploaded", label, len(r.Body))
+	} else if row.Route == "GET /api/v1/applications/{id}/attachments" {
+		var l struct{ Items []attItem }
+		if err := json.Unmarshal(r.Body, &l); err != nil || len(l.Items) != 2 || l.Items[0].SHA256 != attSHA(mxLetter(th.Call)) {
+			t.Errorf("%s: list %.300s, want the letter and the photo", label, r.Body)
 		}
 	} else if want == wIn || want == wOut {
 		var p Page
@@ -534,8 +626,15 @@ func (e *mxEnv) cell(row mxRow, a mxActor) {
 		e.tm.MustUnchanged(p.path, p.token, before[i])
 		e.unchanged++
 	}
+	if files && write && !want.allowed() {
+		// A refused upload keeps no file and leaves nothing in staging.
+		after := attDisk(t, e.tm)
+		if got, was := slices.Sorted(maps.Keys(after.kept)), slices.Sorted(maps.Keys(disk.kept)); !slices.Equal(got, was) || len(after.staging) != 0 {
+			t.Errorf("%s: refused, yet the kept files went from %d to %d (staging %v)", label, len(was), len(got), after.staging)
+		}
+	}
 	if write && want.allowed() && r.Status == want.status() {
-		e.allowedDone(label, row, a, th, prev, token, r)
+		e.allowedDone(label, row, a, th, prev, token, r, body)
 	}
 }
 
@@ -544,7 +643,7 @@ var mxEventTo = map[string]string{"submit": "submitted", "endorse": "endorsed", 
 
 // allowedDone checks that an allowed write did what it says, and keeps the
 // environment usable (sessions a write ended are opened again).
-func (e *mxEnv) allowedDone(label string, row mxRow, a mxActor, th *mxThing, prev Dossier, token string, r *Response) {
+func (e *mxEnv) allowedDone(label string, row mxRow, a mxActor, th *mxThing, prev Dossier, token string, r *Response, body any) {
 	t, tm := e.t, e.tm
 	t.Helper()
 	switch row.Route {
@@ -572,6 +671,34 @@ func (e *mxEnv) allowedDone(label string, row mxRow, a mxActor, th *mxThing, pre
 		}
 		if d.ID != th.ID || d.Version != prev.Version+1 || d.State != wantState {
 			t.Errorf("%s: answered %s v%d, want %s v%d", label, d.State, d.Version, wantState, prev.Version+1)
+		}
+	case "POST /api/v1/applications/{id}/attachments/{slot}", "PUT /api/v1/applications/{id}/attachments/{slot}/{n}",
+		"DELETE /api/v1/applications/{id}/attachments/{slot}/{n}":
+		var d engine.Application
+		_ = json.Unmarshal(r.Body, &d)
+		if d.ID != th.ID || d.Version != prev.Version+1 || d.State != engine.Draft {
+			t.Errorf("%s: answered %s v%d, want draft v%d", label, d.State, d.Version, prev.Version+1)
+		}
+		// What the city downloads afterwards: the new photo, the new
+		// letter, or no letter at all.
+		app := "/api/v1/applications/" + th.ID
+		switch row.Route[0] {
+		case 'P':
+			file := body.(mxFile)
+			where := app + "/attachments/letter/1"
+			if row.Route[1] == 'O' {
+				where = r.Header.Get("Location")
+				if where != app+"/attachments/photos/2" {
+					t.Errorf("%s: Location %q, want %s", label, where, app+"/attachments/photos/2")
+				}
+			}
+			if dl := tm.MustSend("GET", where, e.token(mxCannes), nil); dl.Status != 200 || !bytes.Equal(dl.Body, file.Data) {
+				t.Errorf("%s: GET %s answers %d with %d bytes, not the %d uploaded", label, where, dl.Status, len(dl.Body), len(file.Data))
+			}
+		case 'D':
+			if st := tm.MustSend("GET", app+"/attachments/letter/1", e.token(mxCannes), nil).Status; st != 404 || len(d.Attachments) != 1 {
+				t.Errorf("%s: the letter still answers %d; the dossier has %d files", label, st, len(d.Attachments))
+			}
 		}
 	case "POST /api/v1/applications/{id}/assignments", "DELETE /api/v1/applications/{id}/assignments/{evaluator}":
 		var list struct{ Items []engine.Assignment }

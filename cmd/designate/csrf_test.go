@@ -23,8 +23,22 @@ type csrfFixture struct {
 	cookie string // "designate_session=…"
 }
 
+// csrfCallBody is the fixture's call: callBody with two optional PDF
+// slots, a letter and up to two annexes, so that the file routes have
+// something to show and to change.
+func csrfCallBody() map[string]any {
+	b := callBody("csrf")
+	slot := func(id, title string, files int) map[string]any {
+		return map[string]any{"id": id, "title": map[string]string{"en": title, "fr": title}, "types": []string{"pdf"},
+			"max_bytes": 100_000, "files": files, "required": false}
+	}
+	b["attachments"] = []map[string]any{slot("letter", "Letter", 1), slot("annex", "Annexes", 2)}
+	b["max_attachment_bytes"] = 300_000
+	return b
+}
+
 func newCSRFFixture(t *testing.T) *csrfFixture {
-	f := &csrfFixture{draftFixture: newDraftFixture(t, "csrf")}
+	f := &csrfFixture{draftFixture: newDraftFixtureWith(t, csrfCallBody())}
 	f.cookie = sessionCookieOf(t, f.TestMain, f.tours.Email)
 	return f
 }
@@ -139,6 +153,12 @@ func TestCSRF_CrossSiteWritesAreRefused(t *testing.T) {
 		t.Fatalf("PUT with the cookie and a same Origin: %d %s", r.Status, r.Body)
 	}
 	json.Unmarshal(r.Body, &tours.Dossier)
+	// A file, from the page: same origin, the cookie, the raw body.
+	r = sendRaw(t, f.TestMain, "POST", f.draft+"/attachments/letter?name=letter.pdf", demoPDF("Tours"), f.browser("same-origin", f.URL()))
+	if r.Status != 201 {
+		t.Fatalf("same-origin upload with the cookie: %d %s", r.Status, r.Body)
+	}
+	json.Unmarshal(r.Body, &tours.Dossier)
 	saved := f.Raw(f.draft, tours.Token)
 
 	// From another site, whatever the request, with the cookie: refused,
@@ -164,8 +184,11 @@ func TestCSRF_CrossSiteWritesAreRefused(t *testing.T) {
 		{"POST", "/api/v1/logout", nil},
 		{"POST", "/api/v1/login", []byte(`{"email": "admin@example.org", "password": "guess guess guess", "session_cookie": true}`)},
 		{"DELETE", f.draft + "/assignments/0000000000000000", nil},
+		{"POST", f.draft + "/attachments/annex?name=evil.pdf", demoPDF("evil.example")},
+		{"PUT", f.draft + "/attachments/letter/1?name=evil.pdf", demoPDF("evil.example")},
+		{"DELETE", f.draft + "/attachments/letter/1", nil},
 	}
-	before := dumpDB(t, f.TestMain)
+	before, disk := dumpDB(t, f.TestMain), attDisk(t, f.TestMain)
 	for _, c := range cross {
 		for _, w := range writes {
 			r := sendRaw(t, f.TestMain, w.method, w.path, w.body, f.browser(c.site, c.origin))
@@ -181,6 +204,9 @@ func TestCSRF_CrossSiteWritesAreRefused(t *testing.T) {
 	}
 	mustSameDB(t, "cross-site writes", before, dumpDB(t, f.TestMain))
 	f.MustUnchanged(f.draft, tours.Token, saved)
+	if after := attDisk(t, f.TestMain); len(after.kept) != len(disk.kept) || len(after.staging) != 0 {
+		t.Errorf("cross-site uploads: %d kept files, %d before; staging %v", len(after.kept), len(disk.kept), after.staging)
+	}
 
 	// The session survived (the cross-site logout did nothing), and reading
 	// cross-site with the cookie is allowed: a GET changes nothing.
@@ -202,7 +228,7 @@ func TestCSRF_CrossSiteWritesAreRefused(t *testing.T) {
 	if r.Status != 200 {
 		t.Fatalf("PUT with Sec-Fetch-Site none: %d %s", r.Status, r.Body)
 	}
-	if d := f.dossier(tours.Dossier.ID, tours.Token); d.Version != 5 || d.Sections["vision"] != "Typed in the address bar." {
+	if d := f.dossier(tours.Dossier.ID, tours.Token); d.Version != 6 || d.Sections["vision"] != "Typed in the address bar." {
 		t.Fatalf("after the allowed writes: v%d %q", d.Version, d.Sections["vision"])
 	}
 }
@@ -232,12 +258,20 @@ func getRoutes(t *testing.T) []string {
 
 func TestCSRF_NoRouteChangesStateOnGET(t *testing.T) {
 	f := newCSRFFixture(t)
-	// Something for every route to show: a submitted dossier, a draft, an
-	// evaluator.
+	// Something for every route to show: a submitted dossier with a file, a
+	// draft with a file, an evaluator.
 	f.MustDo(200, "PUT", f.draft, f.tours.Token, completeDraft(1, "Tours"), &f.tours.Dossier)
+	r := sendRaw(t, f.TestMain, "POST", f.draft+"/attachments/letter?name=letter.pdf", demoPDF("Tours"), bearer(f.tours.Token))
+	if r.Status != 201 || json.Unmarshal(r.Body, &f.tours.Dossier) != nil {
+		t.Fatalf("upload Tours's letter: %d %s", r.Status, r.Body)
+	}
 	f.move(f.tours.Token, &f.tours.Dossier, "submit", "", "submitted")
 	caen := f.newCity("Caen", "FR", "Music")
 	f.startDossier(caen, "csrf")
+	r = sendRaw(t, f.TestMain, "POST", "/api/v1/applications/"+caen.Dossier.ID+"/attachments/letter?name=letter.pdf", demoPDF("Caen"), bearer(caen.Token))
+	if r.Status != 201 {
+		t.Fatalf("upload Caen's letter: %d %s", r.Status, r.Body)
+	}
 	f.MustUser("expert@example.org", engine.RoleEvaluator, "PT", "")
 	commission := f.MustUser("commission-fr@example.org", engine.RoleCommission, "FR", "")
 
@@ -265,7 +299,8 @@ func TestCSRF_NoRouteChangesStateOnGET(t *testing.T) {
 			paths = append(paths, path+"?call=csrf&state=submitted&country=FR&field=Film&limit=1", path+"?limit=1&cursor="+f.tours.Dossier.ID)
 		case "/api/v1/audit":
 			paths = append(paths, path+"?limit=1")
-		case "/api/v1/applications/{id}", "/api/v1/applications/{id}/history":
+		case "/api/v1/applications/{id}", "/api/v1/applications/{id}/history",
+			"/api/v1/applications/{id}/attachments", "/api/v1/applications/{id}/attachments/{slot}/{n}":
 			paths = append(paths, strings.Replace(path, f.tours.Dossier.ID, caen.Dossier.ID, 1))
 		}
 		for _, p := range paths {

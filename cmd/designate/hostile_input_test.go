@@ -237,13 +237,19 @@ type draftFixture struct {
 }
 
 func newDraftFixture(t *testing.T, callID string) draftFixture {
+	return newDraftFixtureWith(t, callBody(callID))
+}
+
+// newDraftFixtureWith is newDraftFixture with the call's body given.
+func newDraftFixtureWith(t *testing.T, body map[string]any) draftFixture {
+	callID := body["id"].(string)
 	tm := MustRunMain(t, false)
 	f := draftFixture{
 		TestMain:    tm,
 		admin:       tm.MustUser("admin@example.org", engine.RoleAdmin, "", ""),
 		secretariat: tm.MustUser("secretariat@example.org", engine.RoleSecretariat, "", ""),
 	}
-	tm.MustDo(201, "POST", "/api/v1/calls", f.secretariat, callBody(callID), nil)
+	tm.MustDo(201, "POST", "/api/v1/calls", f.secretariat, body, nil)
 	f.tours = tm.newCity("Tours", "FR", "Film")
 	tm.startDossier(f.tours, callID)
 	f.draft = "/api/v1/applications/" + f.tours.Dossier.ID
