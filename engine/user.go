@@ -57,6 +57,8 @@ type Actor struct {
 	Role    Role
 	Country string
 	City    string
+	// Language is the one the account reads in (en, fr); "" for the public.
+	Language string
 }
 
 // System is the engine acting by itself when an instant passes.
@@ -70,7 +72,7 @@ func (a Actor) Staff() bool { return a.Role == RoleSecretariat || a.Role == Role
 
 // ActorOf is the actor a user acts as.
 func ActorOf(u *User) Actor {
-	return Actor{UserID: u.ID, Email: u.Email, Role: u.Role, Country: u.Country, City: u.City}
+	return Actor{UserID: u.ID, Email: u.Email, Role: u.Role, Country: u.Country, City: u.City, Language: u.Language}
 }
 
 var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)

@@ -28,11 +28,13 @@ const sessionCookie = "designate_session"
 
 // authenticate resolves the request's token, from the Authorization header
 // (API clients) or the session cookie (the pages), to its actor. A request
-// without one is the public's; a request with a bad one is refused, so a
-// client learns its session ended instead of silently seeing less.
+// without one is the public's. An API request with a bad one is refused, so
+// a client learns its session ended instead of silently seeing less; a page
+// goes on as the public's (it asks to sign in where it must).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var token string
+		fromCookie := false
 		if h := r.Header.Get("Authorization"); h != "" {
 			t, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
@@ -41,7 +43,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 			token = strings.TrimSpace(t)
 		} else if c, err := r.Cookie(sessionCookie); err == nil {
-			token = c.Value
+			token, fromCookie = c.Value, true
 		} else {
 			next.ServeHTTP(w, r)
 			return
@@ -49,6 +51,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		actor, err := s.svc.Authenticate(r.Context(), token)
 		if err != nil {
 			clearSessionCookie(w, r)
+			if fromCookie && !strings.HasPrefix(r.URL.Path, "/api/") {
+				// A page with an ended session goes on as a visitor's; the
+				// page asks to sign in where it must.
+				next.ServeHTTP(w, r)
+				return
+			}
 			s.fail(w, r, err)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"designate/engine"
 )
@@ -68,7 +69,7 @@ func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error, 
 		w.Header().Set("WWW-Authenticate", `Bearer realm="designate"`)
 	}
 	if wait := engine.ErrorRetryAfter(err); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+		w.Header().Set("Retry-After", retryAfter(wait))
 	}
 	// Every refusal is recorded, so the admin sees who was turned away from
 	// what: here, unless the engine did (a sign-in it checked and refused).
@@ -81,6 +82,9 @@ func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error, 
 	}
 	writeJSON(w, status, body)
 }
+
+// retryAfter is a wait in whole seconds, rounded up.
+func retryAfter(wait time.Duration) string { return strconv.Itoa(int(wait.Seconds() + 0.999)) }
 
 // writeJSON answers with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {

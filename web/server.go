@@ -3,6 +3,8 @@
 package web
 
 import (
+	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
@@ -14,17 +16,30 @@ import (
 
 // Server routes requests to the engine.
 type Server struct {
-	svc    *engine.Service
-	log    *slog.Logger
-	router *mux.Router
+	svc     *engine.Service
+	log     *slog.Logger
+	router  *mux.Router
+	pages   pageSet
+	catalog catalog
 	// handler is the router inside the middleware every answer passes
 	// through, its own 404 and 405 included (mux.Router.Use skips those).
 	handler http.Handler
 }
 
-// NewServer returns the HTTP handler of the whole application.
-func NewServer(svc *engine.Service, log *slog.Logger) *Server {
+// NewServer returns the HTTP handler of the whole application. It fails if
+// a page template or a translation is broken, so that shows at start-up.
+func NewServer(svc *engine.Service, log *slog.Logger) (*Server, error) {
 	s := &Server{svc: svc, log: log, router: mux.NewRouter()}
+	var err error
+	if s.catalog, err = loadCatalog(); err != nil {
+		return nil, err
+	}
+	s.pages, err = parsePages(template.FuncMap{
+		"timeline": func(t tr, c *engine.Call) timelineView { return timeline(t, c, svc.Now()) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pages: %w", err)
+	}
 	s.routes()
 	// Cross-origin protection refuses a state-changing request a browser
 	// sends from another site (CSRF), whatever carries its session; API
@@ -34,7 +49,7 @@ func NewServer(svc *engine.Service, log *slog.Logger) *Server {
 		s.fail(w, r, engine.Errorf(engine.EFORBIDDEN, "Cross-origin request refused."))
 	}))
 	s.handler = s.recoverPanics(securityHeaders(csrf.Handler(limitBody(s.authenticate(s.router)))))
-	return s
+	return s, nil
 }
 
 func (s *Server) routes() {
@@ -45,6 +60,10 @@ func (s *Server) routes() {
 	// (301) to another resource.
 	r.UseEncodedPath()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isPage(r) {
+			s.pageFail(w, r, engine.Errorf(engine.ENOTFOUND, "No such page."))
+			return
+		}
 		s.fail(w, r, engine.Errorf(engine.ENOTFOUND, "No such endpoint."))
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -84,6 +103,8 @@ func (s *Server) routes() {
 	r.HandleFunc(api+"/me", s.me).Methods(http.MethodGet)
 	r.HandleFunc(api+"/me/password", s.passwordChange).Methods(http.MethodPost)
 	r.HandleFunc(api+"/audit", s.auditList).Methods(http.MethodGet)
+
+	s.pageRoutes()
 }
 
 // loginPath is where accounts sign in; its outcomes are audited by the engine.

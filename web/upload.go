@@ -27,6 +27,10 @@ func isUpload(r *http.Request) bool {
 	// /api/v1/applications/{id}/attachments/{slot}[/{n}], exactly: any
 	// other route keeps the ordinary cap.
 	seg := strings.Split(r.URL.EscapedPath(), "/")
+	// The editor's form: /dossiers/{id}/files/{slot}.
+	if r.Method == http.MethodPost && len(seg) == 5 && seg[1] == "dossiers" && seg[3] == "files" {
+		return true
+	}
 	switch {
 	case len(seg) < 7 || seg[1] != "api" || seg[2] != "v1" || seg[3] != "applications" || seg[5] != "attachments":
 		return false

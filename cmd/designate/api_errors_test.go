@@ -332,7 +332,7 @@ func TestAPI_Errors_QueriesAndRoutes(t *testing.T) {
 		}
 	}
 
-	for _, path := range []string{"/api/v1/nope", "/api/v2/calls", "/", "/api/v1/calls/errs/nope"} {
+	for _, path := range []string{"/api/v1/nope", "/api/v2/calls", "/api/", "/api/v1/calls/errs/nope"} {
 		f.MustFail(404, "not_found", "GET", path, "", nil)
 	}
 	for _, r := range []struct{ method, path string }{

@@ -107,7 +107,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.listener = ln
-	m.server = web.HTTPServer(m.Config.Addr, web.NewServer(m.Service, m.Logger), m.Logger)
+	handler, err := web.NewServer(m.Service, m.Logger)
+	if err != nil {
+		ln.Close()
+		m.closeStores()
+		return err
+	}
+	m.server = web.HTTPServer(m.Config.Addr, handler, m.Logger)
 
 	// The scheduler and the audit writer run until Close; the audit writer
 	// stops last, once no request can record anything more.

@@ -1,0 +1,40 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+
+	"designate/engine"
+)
+
+// pageMove fires a confirmed move; a submission leads to its receipt.
+func (s *Server) pageMove(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.pageFail(w, r, engine.Errorf(engine.EINVALID, "Bad form."))
+		return
+	}
+	m := engine.Move{Event: r.PostForm.Get("event"), Note: r.PostForm.Get("note")}
+	if v, err := strconv.Atoi(r.PostForm.Get("version")); err == nil {
+		m.Version = &v
+	}
+	a := actorOf(r)
+	id := mux.Vars(r)["id"]
+	app, err := s.svc.Transition(r.Context(), a, id, m)
+	if err != nil {
+		stored, aerr := s.svc.Application(r.Context(), a, id)
+		if aerr != nil {
+			s.pageFail(w, r, aerr)
+			return
+		}
+		t := tr{lang: readerLanguage(r), c: s.catalog}
+		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], stored, nil, s.explain(t, err))
+		return
+	}
+	if m.Event == engine.EventSubmit {
+		redirectTo(w, r, "/dossiers/"+app.ID+"/receipt")
+		return
+	}
+	redirectTo(w, r, "/dossiers/"+app.ID+"?notice=moved")
+}

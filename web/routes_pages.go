@@ -1,0 +1,34 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+)
+
+// pageRoutes registers the pages. Every POST is a form answered with a
+// redirect (or the page again, with what was refused); no GET changes
+// anything. Access is the engine's, as for the API.
+func (s *Server) pageRoutes() {
+	r := s.router
+	r.PathPrefix("/static/").Handler(staticHandler()).Methods(http.MethodGet)
+	r.HandleFunc("/", s.pageHome).Methods(http.MethodGet)
+	r.HandleFunc("/login", s.pageLogin).Methods(http.MethodGet)
+	r.HandleFunc("/login", s.pageLoginPost).Methods(http.MethodPost)
+	r.HandleFunc("/logout", s.pageLogout).Methods(http.MethodPost)
+	r.HandleFunc("/language", s.pageLanguage).Methods(http.MethodPost)
+	r.HandleFunc("/help", s.pageHelp).Methods(http.MethodGet)
+	r.HandleFunc("/city", s.pageCity).Methods(http.MethodGet)
+	r.HandleFunc("/calls/{call}/dossiers", s.pageDossierStart).Methods(http.MethodPost)
+	r.HandleFunc("/dossiers/{id}", s.pageDossier).Methods(http.MethodGet)
+	r.HandleFunc("/dossiers/{id}", s.pageDossierSave).Methods(http.MethodPost)
+	r.HandleFunc("/dossiers/{id}/files/{slot}", s.pageFileUpload).Methods(http.MethodPost)
+	r.HandleFunc("/dossiers/{id}/files/{slot}/{n}/delete", s.pageFileDelete).Methods(http.MethodPost)
+	r.HandleFunc("/dossiers/{id}/confirm", s.pageConfirm).Methods(http.MethodPost)
+	r.HandleFunc("/dossiers/{id}/move", s.pageMove).Methods(http.MethodPost)
+	r.HandleFunc("/dossiers/{id}/receipt", s.pageReceipt).Methods(http.MethodGet)
+}
+
+// isPage reports whether the request is for a page rather than the API.
+func isPage(r *http.Request) bool {
+	return !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/healthz"
+}
