@@ -31,7 +31,8 @@ func (s *Service) SetLanguage(ctx context.Context, actor Actor, lang string) err
 // Moves lists the events the actor may fire on the dossier now, in the
 // order of the lifecycle table: the party may, the state machine has the
 // move, and its guard lets it through. An event that only lacks a reason
-// counts as allowed (the form asks for one). Returns EUNAUTHORIZED or
+// (the form asks for one) or a submission of an incomplete dossier (the
+// refusal says what is missing) counts as allowed. Returns EUNAUTHORIZED or
 // ENOTFOUND.
 func (s *Service) Moves(ctx context.Context, actor Actor, id string) ([]string, error) {
 	moves := []string{}
@@ -51,7 +52,9 @@ func (s *Service) Moves(ctx context.Context, actor Actor, id string) ([]string, 
 				continue
 			}
 			g := &guard{tx: tx, call: call, app: app, shown: shownState(actor, call, app, now), actor: actor, note: "-", now: now}
-			if _, err := fire(ctx, g, event); err == nil {
+			// A submission refused only for what is missing stays on offer:
+			// submitting is how a city learns, input by input, what it lacks.
+			if _, err := fire(ctx, g, event); err == nil || ErrorCode(err) == EINCOMPLETE {
 				moves = append(moves, event)
 			}
 		}

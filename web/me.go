@@ -13,5 +13,5 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, engine.Errorf(engine.EUNAUTHORIZED, "Please sign in."))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": a.UserID, "email": a.Email, "role": string(a.Role), "country": a.Country, "city": a.City})
+	writeJSON(w, http.StatusOK, map[string]string{"id": a.UserID, "email": a.Email, "role": string(a.Role), "country": a.Country, "city": a.City, "language": a.Language})
 }

@@ -26,6 +26,13 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "login", view{Title: t.S("login.title"), Error: pe, Data: loginPageData{Next: next, Email: email}})
 		return
 	}
+	// A language the visitor chose before signing in is a choice about
+	// this account too: keep it with the account.
+	if c, err := r.Cookie(languageCookie); err == nil && (c.Value == english || c.Value == french) && c.Value != user.Language {
+		if err := s.svc.SetLanguage(r.Context(), engine.ActorOf(user), c.Value); err == nil {
+			user.Language = c.Value
+		}
+	}
 	setSessionCookie(w, r, token, int(s.svc.SessionTTL.Seconds()))
 	if next == "/" || next == "/login" {
 		next = homeOf(engine.ActorOf(user))

@@ -132,6 +132,18 @@ func (t tr) S(key string, args ...any) string {
 // Has reports whether key has a translation.
 func (t tr) Has(key string) bool { _, ok := t.c[t.lang][key]; return ok }
 
+// Bytes writes a size with the language's units (octets, ko, Mo).
+func (t tr) Bytes(n int64) string { return t.Size(engine.ByteSize(n)) }
+
+// Size writes a size with the language's units.
+func (t tr) Size(n engine.ByteSize) string {
+	s := n.String()
+	if t.lang == french {
+		s = strings.NewReplacer(" bytes", " octets", " kB", " ko", " KiB", " Kio", " MB", " Mo", " MiB", " Mio", " GB", " Go", ".", ",").Replace(s)
+	}
+	return s
+}
+
 // Title is the localized text of a call's title pair.
 func (t tr) Title(l engine.Localized) string {
 	if t.lang == french && l.FR != "" {

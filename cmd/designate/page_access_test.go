@@ -180,3 +180,47 @@ func TestPages_AccessFollowsTheEngine(t *testing.T) {
 		t.Errorf("the city's page after sign-out with its bearer token: %d, want 401", r.Status)
 	}
 }
+
+// TestPages_LanguageChosenBeforeSignInStaysWithTheAccount: a visitor who
+// switches to French and then signs in keeps French, on this device and,
+// through the account, on every other.
+func TestPages_LanguageChosenBeforeSignInStaysWithTheAccount(t *testing.T) {
+	tm := MustRunMain(t, false)
+	tm.MustUser("lyon@example.org", engine.RoleApplicant, "FR", "Lyon")
+	r := pageSend(t, tm, "POST", "/language", "", url.Values{"language": {"fr"}, "next": {"/login"}}, nil)
+	var chosen *http.Cookie
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == "designate_lang" {
+			chosen = c
+		}
+	}
+	if r.Status != 303 || chosen == nil || chosen.Value != "fr" {
+		t.Fatalf("switching to French: %d, cookie %v", r.Status, chosen)
+	}
+	form := url.Values{"email": {"lyon@example.org"}, "password": {testPassword}}
+	req, _ := http.NewRequest("POST", tm.URL()+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(chosen)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 303 {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	// Another device: a bearer token, no cookie.
+	token := tm.MustLogin("lyon@example.org", testPassword)
+	var me struct {
+		Language string `json:"language"`
+	}
+	tm.MustDo(200, "GET", "/api/v1/me", token, nil, &me)
+	if me.Language != "fr" {
+		t.Fatalf("the account's language after signing in from a French page: %q, want fr", me.Language)
+	}
+	page := pageSend(t, tm, "GET", "/city", token, nil, nil)
+	if !strings.Contains(string(page.Body), `<html lang="fr">`) {
+		t.Errorf("the city's page on another device is not in French")
+	}
+}

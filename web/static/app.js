@@ -19,7 +19,12 @@
 
   document.querySelectorAll(".local-time").forEach(function (el) {
     var at = new Date(el.getAttribute("datetime"));
-    el.textContent = at.toLocaleString(document.documentElement.lang, { dateStyle: "full", timeStyle: "short", timeZoneName: "short" });
+    // dateStyle and timeStyle cannot go with timeZoneName (a TypeError that
+    // would stop this whole script): name the parts instead.
+    el.textContent = at.toLocaleString(document.documentElement.lang, {
+      weekday: "long", year: "numeric", month: "long", day: "numeric",
+      hour: "numeric", minute: "2-digit", timeZoneName: "short"
+    });
     document.querySelectorAll(".local").forEach(function (p) { p.hidden = false; });
   });
 
@@ -47,6 +52,9 @@
       xhr.addEventListener("load", function () {
         if (xhr.status < 400) { window.location.assign(xhr.responseURL); return; }
         document.open(); document.write(xhr.responseText); document.close();
+        // The address still says what the page before said (?notice=uploaded
+        // after an earlier upload): a reload must not claim this file went in.
+        window.history.replaceState(null, "", window.location.pathname);
       });
       xhr.addEventListener("error", function () { form.submit(); });
       xhr.open("POST", form.action);
