@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -18,14 +17,10 @@ func (s *Server) attachmentDelete(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, engine.Errorf(engine.ENOTFOUND, "No such file."))
 		return
 	}
-	var version *int
-	if v := r.URL.Query().Get("version"); v != "" {
-		got, err := strconv.Atoi(v)
-		if err != nil || got < 1 {
-			s.fail(w, r, engine.FieldErrors(engine.EINVALID, "Bad version.", map[string]string{"version": "must be a positive whole number"}))
-			return
-		}
-		version = &got
+	version, err := versionParam(r.URL.Query().Get("version"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	app, err := s.svc.Detach(r.Context(), actorOf(r), vars["id"], vars["slot"], n, version)
 	if err != nil {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -17,9 +16,10 @@ func (s *Server) pageFileDelete(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, engine.Errorf(engine.ENOTFOUND, "No such file."))
 		return
 	}
-	var version *int
-	if v, err := strconv.Atoi(r.PostForm.Get("version")); err == nil {
-		version = &v
+	version, err := versionParam(r.PostForm.Get("version"))
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
 	}
 	app, err := s.svc.Detach(r.Context(), actorOf(r), vars["id"], vars["slot"], n, version)
 	if err != nil {

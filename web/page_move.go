@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -15,10 +14,12 @@ func (s *Server) pageMove(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, engine.Errorf(engine.EINVALID, "Bad form."))
 		return
 	}
-	m := engine.Move{Event: r.PostForm.Get("event"), Note: r.PostForm.Get("note")}
-	if v, err := strconv.Atoi(r.PostForm.Get("version")); err == nil {
-		m.Version = &v
+	version, err := versionParam(r.PostForm.Get("version"))
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
 	}
+	m := engine.Move{Event: r.PostForm.Get("event"), Note: r.PostForm.Get("note"), Version: version}
 	a := actorOf(r)
 	id := mux.Vars(r)["id"]
 	app, err := s.svc.Transition(r.Context(), a, id, m)

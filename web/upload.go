@@ -57,13 +57,11 @@ func allowSlowTransfer(w http.ResponseWriter) {
 // judge. The version to check, if any, is ?version=.
 func readUpload(w http.ResponseWriter, r *http.Request, replace int) (engine.Upload, error) {
 	up := engine.Upload{Replace: replace}
-	if v := r.URL.Query().Get("version"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return up, engine.FieldErrors(engine.EINVALID, "Bad version.", map[string]string{"version": "must be a positive whole number"})
-		}
-		up.Version = &n
+	version, err := versionParam(r.URL.Query().Get("version"))
+	if err != nil {
+		return up, err
 	}
+	up.Version = version
 	body := http.MaxBytesReader(w, r.Body, maxUploadBody)
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "multipart/form-data" {
@@ -122,6 +120,19 @@ func (uploadBody) explain(err error) error {
 		return engine.Errorf(engine.ETOOLARGE, "The upload is larger than %d bytes.", tooBig.Limit)
 	}
 	return engine.FieldErrors(engine.EINVALID, "The upload did not arrive whole.", map[string]string{"file": "was cut short or malformed: send it again"})
+}
+
+// versionParam reads an optional version (?version=, or a form's hidden
+// input): nil when absent, EINVALID when not a positive whole number.
+func versionParam(v string) (*int, error) {
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return nil, engine.FieldErrors(engine.EINVALID, "Bad version.", map[string]string{"version": "must be a positive whole number"})
+	}
+	return &n, nil
 }
 
 // slotFile reads the {n} of a file route: a whole number from 1.
