@@ -160,7 +160,6 @@ func Restore(r io.Reader, dataDir string) (err error) {
 			if err := restoreDB(root, tr); err != nil {
 				return err
 			}
-			defer root.Remove(restoringDB) // gone once renamed
 		case hdr.Typeflag == tar.TypeReg && strings.HasPrefix(hdr.Name, backupFiles+"/"+keptDir+"/"):
 			digest := path.Base(hdr.Name)
 			if !validDigest(digest) || hdr.Name != path.Join(backupFiles, keptName(digest)) {

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -15,6 +16,7 @@ type ctxKey int
 const (
 	actorKey ctxKey = iota
 	tokenKey
+	rawBodyKey
 )
 
 // actorOf is who the request comes from: the zero Actor for the public.
@@ -79,15 +81,26 @@ func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// limitBody caps every body; DecodeJSON turns the overflow into 413. An
-// upload has its own cap (readUpload) and the engine its slot's.
+// limitBody caps every body; DecodeJSON turns the overflow into 413. A
+// handler that takes a file asks for the body without this cap
+// (uncappedBody) and sets its own, so no list of upload paths is kept here.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && !isUpload(r) {
+		if r.Body != nil {
+			r = r.WithContext(context.WithValue(r.Context(), rawBodyKey, r.Body))
 			r.Body = http.MaxBytesReader(w, r.Body, forms.MaxBody)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// uncappedBody is the request's body before limitBody capped it, for a
+// handler that reads a file and caps it itself.
+func uncappedBody(r *http.Request) io.ReadCloser {
+	if raw, ok := r.Context().Value(rawBodyKey).(io.ReadCloser); ok {
+		return raw
+	}
+	return r.Body
 }
 
 // securityHeaders are sent with every answer.

@@ -20,15 +20,16 @@ func (s *Server) pageDossierSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := actorOf(r)
-	stored, err := s.svc.Application(r.Context(), a, id)
-	if err != nil {
-		s.pageFail(w, r, err)
-		return
-	}
-	edit := draftFromForm(r, stored)
+	edit := draftFromForm(r)
 	saved, err := s.svc.SaveApplication(r.Context(), a, id, edit)
 	if err == nil {
 		redirectTo(w, r, "/dossiers/"+saved.ID+"?notice=saved")
+		return
+	}
+	// The refusal is shown on the editor, over the dossier as stored.
+	stored, serr := s.svc.Application(r.Context(), a, id)
+	if serr != nil {
+		s.pageFail(w, r, serr)
 		return
 	}
 	t := tr{lang: readerLanguage(r), c: s.catalog}
@@ -56,7 +57,7 @@ func (s *Server) pageDossierSave(w http.ResponseWriter, r *http.Request) {
 
 // draftFromForm reads the editor's inputs; sections the call does not have
 // are ignored, as the form never shows them.
-func draftFromForm(r *http.Request, stored *engine.Application) engine.DraftEdit {
+func draftFromForm(r *http.Request) engine.DraftEdit {
 	f := r.PostForm
 	version, _ := strconv.Atoi(f.Get("version"))
 	contact := func(role string) engine.Contact {

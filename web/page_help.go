@@ -27,12 +27,12 @@ func lifecycleSVG(t tr) template.HTML {
 	depth := map[engine.State]int{engine.Draft: 0}
 	order := []engine.State{engine.Draft}
 	for i := 0; i < len(order); i++ {
-		for _, tr := range engine.Lifecycle {
-			for _, from := range tr.From {
+		for _, row := range engine.Lifecycle {
+			for _, from := range row.From {
 				if from == order[i] {
-					if _, seen := depth[tr.To]; !seen {
-						depth[tr.To] = depth[from] + 1
-						order = append(order, tr.To)
+					if _, seen := depth[row.To]; !seen {
+						depth[row.To] = depth[from] + 1
+						order = append(order, row.To)
 					}
 				}
 			}
@@ -53,9 +53,9 @@ func lifecycleSVG(t tr) template.HTML {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="lifecycle-title" viewBox="0 0 %d %d" class="diagram">`, 40+(maxCol+1)*colW, 40+maxRow*rowH)
 	fmt.Fprintf(&b, `<title id="lifecycle-title">%s</title>`, esc(t.S("help.title")))
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>`)
-	for _, tr := range engine.Lifecycle {
-		for _, from := range tr.From {
-			a, z := pos[from], pos[tr.To]
+	for _, row := range engine.Lifecycle {
+		for _, from := range row.From {
+			a, z := pos[from], pos[row.To]
 			x1, y1, x2, y2 := a[0]+boxW, a[1]+boxH/2, z[0], z[1]+boxH/2
 			if z[0] <= a[0] { // a move back or sideways: from the box's bottom
 				x1, y1, x2, y2 = a[0]+boxW/2, a[1]+boxH, z[0]+boxW/2, z[1]+boxH

@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"designate/engine"
@@ -20,27 +19,6 @@ const maxUploadBody = 100_000_000 + 1<<20
 // uploadTime is how long an upload or a download may take: a 3 MB photo
 // over a poor link needs minutes, not the 30 s an ordinary request gets.
 const uploadTime = 15 * time.Minute
-
-// isUpload reports whether the request carries a file, whose body the
-// ordinary 1 MiB cap must not cut.
-func isUpload(r *http.Request) bool {
-	// /api/v1/applications/{id}/attachments/{slot}[/{n}], exactly: any
-	// other route keeps the ordinary cap.
-	seg := strings.Split(r.URL.EscapedPath(), "/")
-	// The editor's form: /dossiers/{id}/files/{slot}.
-	if r.Method == http.MethodPost && len(seg) == 5 && seg[1] == "dossiers" && seg[3] == "files" {
-		return true
-	}
-	switch {
-	case len(seg) < 7 || seg[1] != "api" || seg[2] != "v1" || seg[3] != "applications" || seg[5] != "attachments":
-		return false
-	case r.Method == http.MethodPost:
-		return len(seg) == 7
-	case r.Method == http.MethodPut:
-		return len(seg) == 8
-	}
-	return false
-}
 
 // allowSlowTransfer extends the connection's deadlines for a file.
 func allowSlowTransfer(w http.ResponseWriter) {
@@ -62,7 +40,7 @@ func readUpload(w http.ResponseWriter, r *http.Request, replace int) (engine.Upl
 		return up, err
 	}
 	up.Version = version
-	body := http.MaxBytesReader(w, r.Body, maxUploadBody)
+	body := http.MaxBytesReader(w, uncappedBody(r), maxUploadBody)
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mediaType != "multipart/form-data" {
 		up.Name = r.URL.Query().Get("name")
@@ -82,7 +60,7 @@ func readUpload(w http.ResponseWriter, r *http.Request, replace int) (engine.Upl
 		if err == io.EOF {
 			return up, engine.FieldErrors(engine.EINVALID, "The upload has no file.", map[string]string{"file": "is required: send it as the form part named \"file\""})
 		} else if err != nil {
-			return up, uploadBody{}.explain(err)
+			return up, uploadError(err)
 		}
 		if part.FormName() == "file" {
 			up.Name = dispositionName(part.Header.Get("Content-Disposition"))
@@ -109,12 +87,13 @@ type uploadBody struct{ r io.Reader }
 func (b uploadBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF {
-		return n, b.explain(err)
+		return n, uploadError(err)
 	}
 	return n, err
 }
 
-func (uploadBody) explain(err error) error {
+// uploadError is a read error of an upload as the client is told it.
+func uploadError(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return engine.Errorf(engine.ETOOLARGE, "The upload is larger than %d bytes.", tooBig.Limit)
