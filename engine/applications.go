@@ -285,6 +285,9 @@ func (s *Service) Applications(ctx context.Context, actor Actor, q Query) (*Page
 	if q.After != "" && !ValidID(q.After) {
 		return nil, FieldErrors(EINVALID, "Bad cursor.", map[string]string{"cursor": "is not a cursor this server gave"})
 	}
+	if q.CityContains != "" && !ValidText(q.CityContains, 1, 100) {
+		return nil, FieldErrors(EINVALID, "Bad search.", map[string]string{"q": "must be 1 to 100 characters of a city's name"})
+	}
 	if q.Limit == 0 {
 		q.Limit = DefaultPageSize
 	}

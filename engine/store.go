@@ -33,6 +33,9 @@ type ReadTx interface {
 	Applications(q Query) (items []*Application, next string, err error)
 	// History returns the dossier's events, oldest first.
 	History(applicationID string) ([]HistoryEvent, error)
+	// Tally returns how many of the call's dossiers are in each state and
+	// field (only the non-zero counts), kept in step with every write.
+	Tally(callID string) ([]Count, error)
 	// User returns the account. Returns ENOTFOUND if there is none.
 	User(id string) (*User, error)
 	// UserByEmail returns the account. Returns ENOTFOUND if there is none.
@@ -84,6 +87,9 @@ type Query struct {
 	Country string
 	Field   string
 	City    string
+	// CityContains keeps dossiers whose city name contains it, ignoring
+	// case and accents ("sao" finds "São Paulo").
+	CityContains string
 	// LeftDraft keeps only dossiers that were submitted at least once.
 	LeftDraft bool
 	// Evaluator keeps only dossiers assigned to that evaluator account.

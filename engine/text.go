@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // ValidText reports whether s is a one-line text of min to max characters:
@@ -41,3 +43,16 @@ func validLongText(s string, max int) bool {
 // WordCount counts words as the official form does: runs of non-space
 // characters.
 func WordCount(s string) int { return len(strings.Fields(s)) }
+
+// Fold is s as a search compares it: lower case, accents removed, so that
+// "sao" finds "São Paulo" and "ZARAGOZA" finds "Zaragoza".
+func Fold(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}

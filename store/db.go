@@ -32,11 +32,12 @@ var (
 	// bucketAudit holds audit events by their time-ordered id.
 	bucketAudit = []byte("audit")
 	allBuckets  = [][]byte{bucketMeta, bucketCalls, bucketApps, bucketHistory, bucketIndex, bucketUsers,
-		bucketEmails, bucketSessions, bucketUserSessions, bucketAssignments, bucketAudit}
+		bucketEmails, bucketSessions, bucketUserSessions, bucketAssignments, bucketAudit, bucketTally}
 )
 
-// schemaVersion is written at creation; a later layout change migrates from it.
-const schemaVersion = "1"
+// schemaVersion is written at creation; a later layout change migrates from
+// it. Version 2 added the tally.
+const schemaVersion = "2"
 
 // DB is the bbolt store. It implements engine.Store.
 type DB struct {
@@ -85,10 +86,23 @@ func Open(path string, opts Options) (*DB, error) {
 				}
 			}
 			meta := tx.Bucket(bucketMeta)
-			if meta.Get([]byte("schema")) == nil {
+			switch string(meta.Get([]byte("schema"))) {
+			case schemaVersion:
+				return nil
+			case "", "1":
+				// Version 1 had no tally: count what is stored, in the same
+				// transaction as the version that says it is there.
+				counts, err := buildTally(tx)
+				if err != nil {
+					return err
+				}
+				if err := writeTally(tx, counts); err != nil {
+					return err
+				}
 				return meta.Put([]byte("schema"), []byte(schemaVersion))
+			default:
+				return fmt.Errorf("schema version %q is newer than this program (%s)", meta.Get([]byte("schema")), schemaVersion)
 			}
-			return nil
 		})
 		if err != nil {
 			b.Close()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -101,7 +102,12 @@ func (t *tx) Applications(q engine.Query) ([]*engine.Application, string, error)
 	if limit <= 0 {
 		limit = engine.DefaultPageSize
 	}
-	ids := t.matchingIDs(prefixes(q), q.After, limit+1)
+	var ids [][]byte
+	if q.CityContains != "" {
+		ids = t.matchingCityText(q, limit+1)
+	} else {
+		ids = t.matchingIDs(prefixes(q), q.After, limit+1)
+	}
 	next := ""
 	if len(ids) > limit {
 		ids = ids[:limit]
@@ -118,10 +124,60 @@ func (t *tx) Applications(q engine.Query) ([]*engine.Application, string, error)
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return nil, "", fmt.Errorf("decode dossier %s: %w", id, err)
 		}
-		t.remember(&a, indexKeys(&a))
+		t.remember(&a)
 		items = append(items, &a)
 	}
 	return items, next, nil
+}
+
+// matchingCityText answers a search on city names. Cities are far fewer
+// than dossiers, so it walks the city index one name at a time (a seek past
+// each name's ids), keeps the names that contain the folded text, and
+// merges the pages of each matching name with the other filters.
+func (t *tx) matchingCityText(q engine.Query, n int) [][]byte {
+	want := engine.Fold(q.CityContains)
+	base := prefixes(q)
+	c := t.btx.Bucket(bucketIndex).Cursor()
+	var lists [][][]byte
+	for k, _ := c.Seek([]byte{idxCity}); k != nil && k[0] == idxCity; {
+		city, _, ok := bytes.Cut(k[1:], []byte{0})
+		if !ok {
+			break
+		}
+		if (q.City == "" || q.City == string(city)) && strings.Contains(engine.Fold(string(city)), want) {
+			ps := append(append([][]byte(nil), base...), indexPrefix(idxCity, string(city)))
+			if ids := t.matchingIDs(ps, q.After, n); len(ids) > 0 {
+				lists = append(lists, ids)
+			}
+		}
+		// The next name: past every id of this one (ids never hold 0xFF).
+		k, _ = c.Seek(append(indexPrefix(idxCity, string(city)), 0xFF))
+	}
+	return mergeIDs(lists, n)
+}
+
+// mergeIDs returns the first n ids of the union of sorted lists.
+func mergeIDs(lists [][][]byte, n int) [][]byte {
+	var out [][]byte
+	for len(out) < n {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || bytes.Compare(l[0], lists[best][0]) < 0) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		id := lists[best][0]
+		for i := range lists {
+			if len(lists[i]) > 0 && bytes.Equal(lists[i][0], id) {
+				lists[i] = lists[i][1:]
+			}
+		}
+		out = append(out, id)
+	}
+	return out
 }
 
 // matchingIDs returns up to n ids greater than after present under every

@@ -17,10 +17,10 @@ type tx struct {
 	// wrote is set by every write, so Update knows whether a refusal left
 	// writes behind.
 	wrote bool
-	// indexed holds the index keys of each dossier as this transaction last
-	// read or wrote it, so that rewriting a dossier it has just read does
-	// not read and decode the stored record a second time.
-	indexed map[string][][]byte
+	// indexed holds the index and tally keys of each dossier as this
+	// transaction last read or wrote it, so that rewriting a dossier it has
+	// just read does not read and decode the stored record a second time.
+	indexed map[string]derived
 }
 
 var _ engine.Tx = (*tx)(nil)
@@ -83,46 +83,65 @@ func (t *tx) Application(id string) (*engine.Application, error) {
 	if err := t.get(bucketApps, id, &a, "dossier"); err != nil {
 		return nil, err
 	}
-	t.remember(&a, indexKeys(&a))
+	t.remember(&a)
 	return &a, nil
 }
 
-func (t *tx) remember(a *engine.Application, keys [][]byte) {
+func (t *tx) remember(a *engine.Application) derived {
 	if t.indexed == nil {
-		t.indexed = map[string][][]byte{}
+		t.indexed = map[string]derived{}
 	}
-	t.indexed[a.ID] = keys
+	d := derived{index: indexKeys(a), tally: tallyKey(a)}
+	t.indexed[a.ID] = d
+	return d
+}
+
+// derived is what the store writes beside a dossier: its index keys and its
+// tally key.
+type derived struct {
+	index [][]byte
+	tally []byte
 }
 
 // PutApplication stores the dossier and moves its index entries from what
 // the stored record had to what a has, in this same transaction.
 func (t *tx) PutApplication(a *engine.Application) error {
 	t.wrote = true
-	oldKeys, known := t.indexed[a.ID]
+	old, known := t.indexed[a.ID]
 	if !known {
 		if raw := t.btx.Bucket(bucketApps).Get([]byte(a.ID)); raw != nil {
-			var old engine.Application
-			if err := json.Unmarshal(raw, &old); err != nil {
+			var prev engine.Application
+			if err := json.Unmarshal(raw, &prev); err != nil {
 				return fmt.Errorf("decode dossier %q: %w", a.ID, err)
 			}
-			oldKeys = indexKeys(&old)
+			old, known = derived{index: indexKeys(&prev), tally: tallyKey(&prev)}, true
 		}
 	}
-	newKeys := indexKeys(a)
-	t.remember(a, newKeys)
+	next := t.remember(a)
 	idx := t.btx.Bucket(bucketIndex)
-	for _, k := range oldKeys {
-		if !containsKey(newKeys, k) {
+	for _, k := range old.index {
+		if !containsKey(next.index, k) {
 			if err := idx.Delete(k); err != nil {
 				return err
 			}
 		}
 	}
-	for _, k := range newKeys {
-		if !containsKey(oldKeys, k) {
+	for _, k := range next.index {
+		if !containsKey(old.index, k) {
 			if err := idx.Put(k, nil); err != nil {
 				return err
 			}
+		}
+	}
+	if !known || !bytes.Equal(old.tally, next.tally) {
+		tally := t.btx.Bucket(bucketTally)
+		if known {
+			if err := addTally(tally, old.tally, -1); err != nil {
+				return err
+			}
+		}
+		if err := addTally(tally, next.tally, 1); err != nil {
+			return err
 		}
 	}
 	return t.put(bucketApps, a.ID, a)

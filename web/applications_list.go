@@ -11,7 +11,7 @@ import (
 )
 
 // applicationsList returns one page of the dossiers the caller may see,
-// filtered by call, state, country and field.
+// filtered by call, state, country, field and a search on the city's name.
 func (s *Server) applicationsList(w http.ResponseWriter, r *http.Request) {
 	q, err := listQuery(r)
 	if err != nil {
@@ -46,7 +46,7 @@ func listQuery(r *http.Request) (engine.Query, error) {
 	}
 	q := engine.Query{
 		Call: v.Get("call"), State: engine.State(v.Get("state")), Country: v.Get("country"),
-		Field: v.Get("field"), After: v.Get("cursor"),
+		Field: v.Get("field"), After: v.Get("cursor"), CityContains: strings.TrimSpace(v.Get("q")),
 	}
 	if q.After != "" && !engine.ValidID(q.After) {
 		bad["cursor"] = "is not a cursor this server gave"
@@ -63,6 +63,9 @@ func listQuery(r *http.Request) (engine.Query, error) {
 	if q.Field != "" && !engine.ValidText(q.Field, 1, 80) {
 		bad["field"] = "is not a creative field"
 	}
+	if q.CityContains != "" && !engine.ValidText(q.CityContains, 1, 100) {
+		bad["q"] = "must be 1 to 100 characters of a city's name"
+	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > engine.MaxPageSize {
@@ -77,7 +80,7 @@ func listQuery(r *http.Request) (engine.Query, error) {
 }
 
 // listFilters are the query parameters the list takes.
-var listFilters = []string{"call", "state", "country", "field", "limit", "cursor"}
+var listFilters = []string{"call", "state", "country", "field", "q", "limit", "cursor"}
 
 // truncate bounds a client's text echoed in an error.
 func truncate(s string, n int) string {
