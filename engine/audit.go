@@ -28,6 +28,7 @@ const (
 	AuditLoginFailed = "login_failed"
 	AuditLogout      = "logout"
 	AuditRefused     = "refused"
+	AuditTimeTravel  = "time_travel"
 )
 
 // auditLog queues events for a writer that stores them in batches, so a

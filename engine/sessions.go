@@ -28,7 +28,7 @@ func (s *Service) dummyHash() []byte {
 // repeated failures for the e-mail or the address.
 func (s *Service) Login(ctx context.Context, email, password, address string) (string, *User, error) {
 	email = normalizeEmail(email)
-	now := s.clock.Now()
+	now := s.sessionNow()
 	emailKey, addrKey := "e:"+email, "a:"+address
 	if wait := max(s.throttle.wait(emailKey, now), s.throttle.wait(addrKey, now)); wait > 0 {
 		err := Errorf(ETHROTTLED, "Too many failed sign-ins: try again in %s.", wait.Round(time.Second))
@@ -79,7 +79,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error)
 	if len(token) != 43 {
 		return Actor{}, refused
 	}
-	now := s.clock.Now()
+	now := s.sessionNow()
 	hash := hashToken(token)
 	var u *User
 	var sess *Session

@@ -10,7 +10,10 @@ import (
 
 type confirmPageData struct {
 	ID, Event, Note string
+	City, Field     string
 	Version         int
+	// Next is the page the move was asked from, to return to afterwards.
+	Next string
 }
 
 // pageConfirm asks before a move: it changes nothing, and works without
@@ -32,5 +35,14 @@ func (s *Server) pageConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "confirm", view{Title: t.S("confirm." + event + ".title"),
-		Data: confirmPageData{ID: app.ID, Event: event, Note: r.PostForm.Get("note"), Version: app.Version}})
+		Data: confirmPageData{ID: app.ID, Event: event, City: app.City, Field: app.Field, Note: r.PostForm.Get("note"), Version: app.Version,
+			Next: returnPath(r.PostForm.Get("next"))}})
+}
+
+// returnPath is a form's "next" kept on this site, or "" when there is none.
+func returnPath(next string) string {
+	if next == "" {
+		return ""
+	}
+	return localPath(next)
 }

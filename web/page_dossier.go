@@ -120,5 +120,5 @@ func (s *Server) showDossier(w http.ResponseWriter, r *http.Request, status int,
 	if hist, err := s.svc.History(r.Context(), a, app.ID); err == nil {
 		d.History = hist
 	}
-	s.render(w, r, status, "dossier", view{Title: t.S("dossier.title", app.City, app.Field), Error: pe, Data: d})
+	s.render(w, r, status, "dossier", view{Title: t.S("dossier.title", app.City, t.Field(app.Field)), Error: pe, Data: d})
 }

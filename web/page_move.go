@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/gorilla/mux"
 
@@ -37,5 +38,21 @@ func (s *Server) pageMove(w http.ResponseWriter, r *http.Request) {
 		redirectTo(w, r, "/dossiers/"+app.ID+"/receipt")
 		return
 	}
+	if next := returnPath(r.PostForm.Get("next")); next != "" {
+		redirectTo(w, r, withNotice(next, "moved"))
+		return
+	}
 	redirectTo(w, r, "/dossiers/"+app.ID+"?notice=moved")
+}
+
+// withNotice adds the notice to a local path's query.
+func withNotice(path, notice string) string {
+	u, err := url.Parse(path)
+	if err != nil {
+		return "/?notice=" + notice
+	}
+	q := u.Query()
+	q.Set("notice", notice)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -129,6 +129,15 @@ func (t tr) S(key string, args ...any) string {
 	return fmt.Sprintf(msg, args...)
 }
 
+// N is the text of key for a count: key+".one" when n is 1 and the
+// catalog has it, key otherwise, formatted with n then args.
+func (t tr) N(key string, n int, args ...any) string {
+	if n == 1 && t.Has(key+".one") {
+		key += ".one"
+	}
+	return t.S(key, append([]any{n}, args...)...)
+}
+
 // Has reports whether key has a translation.
 func (t tr) Has(key string) bool { _, ok := t.c[t.lang][key]; return ok }
 
@@ -154,6 +163,15 @@ func (t tr) Title(l engine.Localized) string {
 
 // State names a dossier state for people.
 func (t tr) State(s engine.State) string { return t.S("state." + string(s)) }
+
+// Field names a creative field in the reader's language; a field the
+// catalog does not know (a call may name its own) keeps its name.
+func (t tr) Field(name string) string {
+	if t.Has("field." + name) {
+		return t.S("field." + name)
+	}
+	return name
+}
 
 // Event names a move for people.
 func (t tr) Event(e string) string { return t.S("event." + e) }
@@ -182,6 +200,9 @@ type view struct {
 	Notice string
 	Error  *pageError
 	Data   any
+	// DemoNow is the server's time when it runs on a demo clock, for a
+	// banner on every page; "" on the real clock.
+	DemoNow string
 }
 
 // Err is the message for the input named key, or "".
@@ -244,6 +265,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	v.T = tr{lang: readerLanguage(r), c: s.catalog}
 	v.Lang, v.Actor, v.Path = v.T.lang, actorOf(r), r.URL.RequestURI()
+	if s.svc.TimeTravelEnabled() {
+		v.DemoNow = v.T.When(s.svc.Now(), "UTC")
+	}
 	if v.Notice == "" {
 		if key := r.URL.Query().Get("notice"); key != "" && v.T.Has("notice."+key) {
 			v.Notice = v.T.S("notice." + key)
@@ -300,11 +324,15 @@ func localPath(next string) string {
 	return next
 }
 
-// homeOf is where an actor's work starts. The commission's and the
-// secretariat's pages are not built yet: they start from the calls.
+// homeOf is where an actor's work starts.
 func homeOf(a engine.Actor) string {
-	if a.Role == engine.RoleApplicant {
+	switch {
+	case a.Role == engine.RoleApplicant:
 		return "/city"
+	case a.Role == engine.RoleCommission:
+		return "/commission"
+	case a.Staff():
+		return "/board"
 	}
 	return "/"
 }

@@ -359,7 +359,7 @@ func bcCityJourney(t *testing.T, lx bcTexts) {
 	}
 	id := m[1]
 	b.MustSee(c.S(t, "notice.started"))
-	if got, want := b.MustText("h1"), c.S(t, "dossier.title", "Cannes", "Film"); got != want {
+	if got, want := b.MustText("h1"), c.S(t, "dossier.title", "Cannes", c.S(t, "field.Film")); got != want {
 		t.Errorf("the editor is headed %q, want %q", got, want)
 	}
 	contacts := map[string][3]string{
@@ -525,7 +525,7 @@ func bcCityJourney(t *testing.T, lx bcTexts) {
 		.map(dt => [dt.innerText.trim(), dt.nextElementSibling.innerText.trim()]))`)
 	for k, want := range map[string]string{
 		c.S(t, "receipt.id"):                      id,
-		c.S(t, "receipt.city"):                    "Cannes (FR), Film",
+		c.S(t, "receipt.city"):                    "Cannes (FR), " + c.S(t, "field.Film"),
 		c.S(t, "receipt.at.call", "Europe/Paris"): lx.submittedCall,
 		c.S(t, "receipt.at.utc"):                  lx.submittedUTC,
 		c.S(t, "receipt.files"):                   "4",
@@ -577,8 +577,8 @@ func bcCityJourney(t *testing.T, lx bcTexts) {
 	// second one.
 	b.MustClickNavigate(`header nav a[href="/city"]`)
 	row := bcShownText(b, fmt.Sprintf(`main table tr:has(a[href="/dossiers/%s"])`, id))
-	if !strings.Contains(row, "Film") || !strings.Contains(row, c.S(t, "state.submitted")) {
-		t.Errorf("the city's home shows the dossier as %q, want Film and %q", row, c.S(t, "state.submitted"))
+	if !strings.Contains(row, c.S(t, "field.Film")) || !strings.Contains(row, c.S(t, "state.submitted")) {
+		t.Errorf("the city's home shows the dossier as %q, want %q and %q", row, c.S(t, "field.Film"), c.S(t, "state.submitted"))
 	}
 	if got := bcShownText(b, fmt.Sprintf(`main table tr:has(a[href="/dossiers/%s"]) .state`, id)); got != c.S(t, "state.submitted") {
 		t.Errorf("the dossier's state reads %q, want %q", got, c.S(t, "state.submitted"))

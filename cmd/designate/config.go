@@ -27,9 +27,13 @@ type Config struct {
 
 // DemoConfig is what the first start creates.
 type DemoConfig struct {
-	Enabled  bool          `yaml:"enabled"`
-	Call     DemoCall      `yaml:"call"`
-	Accounts []DemoAccount `yaml:"accounts"`
+	Enabled bool `yaml:"enabled"`
+	// TimeTravel lets the staff move the server's clock forward (a page,
+	// /demo/clock), to walk a call through its phases in minutes. Never
+	// in production: it only takes effect with the demo.
+	TimeTravel bool          `yaml:"time_travel"`
+	Call       DemoCall      `yaml:"call"`
+	Accounts   []DemoAccount `yaml:"accounts"`
 }
 
 // DemoCall is a call whose instants are relative to the first start.

@@ -94,7 +94,7 @@ func TestPages_AccessFollowsTheEngine(t *testing.T) {
 	}{
 		{"GET /", nil, nil, [5]pageWant{pOK, pOK, pOK, pOK, pOK}},
 		{"GET /help", nil, nil, [5]pageWant{pOK, pOK, pOK, pOK, pOK}},
-		{"GET /login", nil, nil, [5]pageWant{pOK, pTo("/city"), pTo("/city"), pTo("/"), pTo("/")}},
+		{"GET /login", nil, nil, [5]pageWant{pOK, pTo("/city"), pTo("/city"), pTo("/commission"), pTo("/board")}},
 		{"POST /login", func() url.Values {
 			attempt++ // an e-mail each, so the sign-in throttle stays out of it
 			return url.Values{"email": {"nobody" + strconv.Itoa(attempt) + "@example.org"}, "password": {"wrong password"}}
@@ -102,7 +102,16 @@ func TestPages_AccessFollowsTheEngine(t *testing.T) {
 			[5]pageWant{{status: 401}, {status: 401}, {status: 401}, {status: 401}, {status: 401}}},
 		{"POST /language", func() url.Values { return url.Values{"language": {"en"}, "next": {"/help"}} }, nil,
 			[5]pageWant{pTo("/help"), pTo("/help"), pTo("/help"), pTo("/help"), pTo("/help")}},
-		{"GET /city", nil, nil, [5]pageWant{pToLogin, pOK, pOK, pTo("/"), pTo("/")}},
+		{"GET /city", nil, nil, [5]pageWant{pToLogin, pOK, pOK, pTo("/commission"), pTo("/board")}},
+		{"GET /commission", nil, nil, [5]pageWant{pToLogin, pTo("/city"), pTo("/city"), pOK, pTo("/board")}},
+		{"GET /board", nil, nil, [5]pageWant{pToLogin, pTo("/city"), pTo("/city"), pTo("/commission"), pOK}},
+		// The call is open: its results do not exist yet, for anybody.
+		{"GET /calls/{call}/results", nil, nil, [5]pageWant{pNotFound, pNotFound, pNotFound, pNotFound, pNotFound}},
+		// This server runs on the real clock: only the staff learn that
+		// there is no demo clock to move.
+		{"GET /demo/clock", nil, nil, [5]pageWant{pToLogin, {status: 403}, {status: 403}, {status: 403}, pNotFound}},
+		{"POST /demo/clock", func() url.Values { return url.Values{"to": {"2099-01-01T00:00:00Z"}} }, nil,
+			[5]pageWant{pToLogin, {status: 403}, {status: 403}, {status: 403}, pNotFound}},
 		{"GET /dossiers/{id}", nil, nil, [5]pageWant{pToLogin, pOK, pNotFound, pNotFound, pNotFound}},
 		{"GET /dossiers/{id}/receipt", nil, nil, [5]pageWant{pToLogin, pTo("/dossiers/"), pNotFound, pNotFound, pNotFound}},
 		{"POST /calls/{call}/dossiers", func() url.Values { return url.Values{"field": {"Film"}, "language": {"en"}} }, nil,

@@ -74,7 +74,16 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Files = files
-	m.Service = engine.NewService(db, m.Clock)
+	clock := m.Clock
+	if m.Config.Demo.Enabled && m.Config.Demo.TimeTravel {
+		dc, err := openDemoClock(m.Config.Data, m.Clock)
+		if err != nil {
+			m.closeStores()
+			return fmt.Errorf("demo clock: %w", err)
+		}
+		clock = dc
+	}
+	m.Service = engine.NewService(db, clock)
 	m.Service.Files = withFailpoints(files)
 	m.Service.SessionTTL = m.Config.SessionTTL
 	m.Service.SessionIdle = m.Config.SessionIdle
@@ -120,7 +129,7 @@ func (m *Main) Run(ctx context.Context) error {
 	schedCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop, m.stopAudit = stop, stopAudit
-	sched := &engine.Scheduler{Service: m.Service, Clock: m.Clock, Every: m.Config.SchedulerEvery, Logger: m.Logger}
+	sched := &engine.Scheduler{Service: m.Service, Clock: clock, Every: m.Config.SchedulerEvery, Logger: m.Logger}
 	m.wg.Add(2)
 	m.auditDone = make(chan struct{})
 	go func() { defer close(m.auditDone); m.Service.RunAudit(auditCtx, m.Logger) }()
