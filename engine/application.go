@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -99,33 +98,33 @@ const (
 // never hold (unknown sections, control characters, absurd lengths). A draft
 // over a word limit is fine: the city must never lose what it typed.
 func checkDraft(call *Call, a *Application) error {
-	f := map[string]string{}
+	f := map[string]Text{}
 	for id, text := range a.Sections {
 		if call.Section(id) == nil {
-			f["sections."+id] = "is not a section of this call"
+			f["sections."+id] = T("not_a_section")
 		} else if !validLongText(text, maxSectionBytes) {
-			f["sections."+id] = fmt.Sprintf("must be text of at most %d bytes", maxSectionBytes)
+			f["sections."+id] = T("text_too_long", maxSectionBytes)
 		}
 	}
 	for name, c := range a.Contacts.each() {
 		if c.Name != "" && !ValidText(c.Name, 1, maxNameChars) {
-			f["contacts."+name+".name"] = "must be a name of at most 200 characters"
+			f["contacts."+name+".name"] = T("bad_name")
 		}
 		if c.Email != "" && !validEmail(c.Email) {
-			f["contacts."+name+".email"] = "must be an e-mail address"
+			f["contacts."+name+".email"] = T("bad_email")
 		}
 		if c.Phone != "" && !validPhone(c.Phone) {
-			f["contacts."+name+".phone"] = "must be a phone number such as +33 1 45 68 10 00"
+			f["contacts."+name+".phone"] = T("bad_phone")
 		}
 	}
 	if !call.HasField(a.Field) {
-		f["field"] = "must be one of the call's creative fields: " + strings.Join(call.Fields, ", ")
+		f["field"] = T("not_a_field", strings.Join(call.Fields, ", "))
 	}
 	if !call.HasLanguage(a.Language) {
-		f["language"] = "must be one of the call's languages: " + strings.Join(call.Languages, ", ")
+		f["language"] = T("not_a_language", strings.Join(call.Languages, ", "))
 	}
 	if len(f) > 0 {
-		return FieldErrors(EINVALID, "The dossier cannot be saved.", f)
+		return FieldTexts(EINVALID, "The dossier cannot be saved.", f)
 	}
 	return nil
 }
@@ -134,30 +133,30 @@ func checkDraft(call *Call, a *Application) error {
 // cannot be submitted: a required section empty or any section over its word
 // limit, a contact incomplete, or a slot short of its files.
 func checkComplete(call *Call, a *Application) error {
-	f := map[string]string{}
+	f := map[string]Text{}
 	for _, s := range call.Sections {
 		text := a.Sections[s.ID]
 		n := WordCount(text)
 		if s.Required && n == 0 {
-			f["sections."+s.ID] = fmt.Sprintf("%q is required", s.Title.EN)
+			f["sections."+s.ID] = T("section_required", s.Title)
 		} else if n > s.WordLimit {
-			f["sections."+s.ID] = fmt.Sprintf("%q has %d words; the limit is %d", s.Title.EN, n, s.WordLimit)
+			f["sections."+s.ID] = T("section_over", s.Title, n, s.WordLimit)
 		}
 	}
 	for name, c := range a.Contacts.each() {
 		if strings.TrimSpace(c.Name) == "" {
-			f["contacts."+name+".name"] = "is required"
+			f["contacts."+name+".name"] = T("required")
 		}
 		if !validEmail(c.Email) {
-			f["contacts."+name+".email"] = "must be an e-mail address"
+			f["contacts."+name+".email"] = T("bad_email")
 		}
 		if !validPhone(c.Phone) {
-			f["contacts."+name+".phone"] = "must be a phone number such as +33 1 45 68 10 00"
+			f["contacts."+name+".phone"] = T("bad_phone")
 		}
 	}
 	checkAttachments(call, a, f)
 	if len(f) > 0 {
-		return FieldErrors(EINCOMPLETE, "The dossier is not complete.", f)
+		return FieldTexts(EINCOMPLETE, "The dossier is not complete.", f)
 	}
 	return nil
 }

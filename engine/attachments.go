@@ -134,16 +134,16 @@ const (
 
 // checkAttachments adds to f, per slot, why the dossier's files keep it from
 // being submitted: a required slot short of its count, or too many files.
-func checkAttachments(call *Call, a *Application, f map[string]string) {
+func checkAttachments(call *Call, a *Application, f map[string]Text) {
 	for _, s := range call.Attachments {
 		n := a.countIn(s.ID)
 		switch {
 		case s.Required && n != s.Files && s.Files == 1:
-			f["attachments."+s.ID] = fmt.Sprintf("%q is required", s.Title.EN)
+			f["attachments."+s.ID] = T("slot_required", s.Title)
 		case s.Required && n != s.Files:
-			f["attachments."+s.ID] = fmt.Sprintf("%q needs %d files; it has %d", s.Title.EN, s.Files, n)
+			f["attachments."+s.ID] = T("slot_short", s.Title, s.Files, n)
 		case n > s.Files:
-			f["attachments."+s.ID] = fmt.Sprintf("%q takes at most %d files; it has %d", s.Title.EN, s.Files, n)
+			f["attachments."+s.ID] = T("slot_over", s.Title, s.Files, n)
 		}
 	}
 }
@@ -232,8 +232,8 @@ func (s *Service) Attach(ctx context.Context, actor Actor, id, slotID string, up
 		return nil, errors.New("attach: the service has no file store")
 	}
 	field := "attachments." + slotID
-	if msg := checkFileName(up.Name); msg != "" {
-		return nil, FieldErrors(EINVALID, "The file name is not acceptable.", map[string]string{field + ".name": msg})
+	if msg := checkFileName(up.Name); msg.Key != "" {
+		return nil, FieldTexts(EINVALID, "The file name is not acceptable.", map[string]Text{field + ".name": msg})
 	}
 	// Everything that can refuse the upload is checked before a byte is
 	// stored, and again in the transaction that records it.
@@ -313,23 +313,23 @@ func (s *Service) Attach(ctx context.Context, actor Actor, id, slotID string, up
 func (s *Service) checkStaged(staged StagedFile, slot *AttachmentSlot, budget int64) (fileFacts, error) {
 	field := "attachments." + slot.ID
 	if staged.Size() == 0 {
-		return fileFacts{}, FieldErrors(EINVALID, "The file is empty.", map[string]string{field: "is empty (0 bytes)"})
+		return fileFacts{}, FieldTexts(EINVALID, "The file is empty.", map[string]Text{field: T("file_empty")})
 	}
 	if staged.Size() > budget {
 		if budget == int64(slot.MaxBytes) {
-			return fileFacts{}, FieldErrors(ETOOLARGE, "The file is too large.", map[string]string{
-				field: fmt.Sprintf("is over the %s limit of a file in %q", slot.MaxBytes, slot.Title.EN)})
+			return fileFacts{}, FieldTexts(ETOOLARGE, "The file is too large.", map[string]Text{
+				field: T("file_too_large", slot.MaxBytes, slot.Title)})
 		}
-		return fileFacts{}, FieldErrors(ETOOLARGE, "The dossier's files would be too large.", map[string]string{
-			field: "would bring the dossier's files over their total limit"})
+		return fileFacts{}, FieldTexts(ETOOLARGE, "The dossier's files would be too large.", map[string]Text{
+			field: T("files_too_large")})
 	}
 	facts, msg := inspect(staged, staged.Size())
-	if msg != "" {
-		return facts, FieldErrors(EINVALID, "The file is not acceptable.", map[string]string{field: msg})
+	if msg.Key != "" {
+		return facts, FieldTexts(EINVALID, "The file is not acceptable.", map[string]Text{field: msg})
 	}
 	if !slot.Accepts(facts.Type) {
-		return facts, FieldErrors(EINVALID, "The file is not of an accepted type.", map[string]string{
-			field: fmt.Sprintf("is a %s file; %q accepts %s", facts.Type.Label(), slot.Title.EN, slot.typeList())})
+		return facts, FieldTexts(EINVALID, "The file is not of an accepted type.", map[string]Text{
+			field: T("file_wrong_type", facts.Type.Label(), slot.Title, slot.typeList())})
 	}
 	return facts, nil
 }
@@ -339,8 +339,8 @@ func (s *Service) checkStaged(staged StagedFile, slot *AttachmentSlot, budget in
 func sameFile(app *Application, slotID string, replace int, digest string) error {
 	for _, at := range app.Attachments {
 		if at.Slot == slotID && at.N != replace && at.SHA256 == digest {
-			return FieldErrors(ECONFLICT, "The slot holds this file already.", map[string]string{
-				"attachments." + slotID: fmt.Sprintf("holds this same file already, as file %d (%q)", at.N, at.Name)})
+			return FieldTexts(ECONFLICT, "The slot holds this file already.", map[string]Text{
+				"attachments." + slotID: T("file_same", at.N, at.Name)})
 		}
 	}
 	return nil
@@ -385,8 +385,8 @@ func roomFor(call *Call, app *Application, slotID string, replace int) (*Attachm
 		}
 		left += app.Attachments[i].Size
 	} else if n := app.countIn(slotID); n >= slot.Files {
-		return nil, 0, FieldErrors(ECONFLICT, "The slot is full.", map[string]string{
-			field: fmt.Sprintf("%q holds its %d file(s) already: replace or delete one", slot.Title.EN, slot.Files)})
+		return nil, 0, FieldTexts(ECONFLICT, "The slot is full.", map[string]Text{
+			field: T("slot_full", slot.Title, slot.Files)})
 	}
 	if left < 1 {
 		return nil, 0, tooLarge(call, slot, app)
@@ -395,9 +395,8 @@ func roomFor(call *Call, app *Application, slotID string, replace int) (*Attachm
 }
 
 func tooLarge(call *Call, slot *AttachmentSlot, app *Application) error {
-	return FieldErrors(ETOOLARGE, "The dossier's files would be too large.", map[string]string{
-		"attachments." + slot.ID: fmt.Sprintf("the dossier's files may total %s; they total %s already",
-			call.MaxAttachmentBytes, ByteSize(app.attachmentBytes()))})
+	return FieldTexts(ETOOLARGE, "The dossier's files would be too large.", map[string]Text{
+		"attachments." + slot.ID: T("files_total", call.MaxAttachmentBytes, ByteSize(app.attachmentBytes()))})
 }
 
 // Detach deletes file n of a slot of a draft and returns the dossier at its
@@ -456,28 +455,28 @@ func (s *Service) OpenAttachment(ctx context.Context, actor Actor, id, slotID st
 	return &at, f, nil
 }
 
-// checkFileName returns why a file name is not acceptable, or "". A name is
+// checkFileName returns why a file name is not acceptable, or no Text. A name is
 // only shown and offered back on download, never used as a path, but one
 // with separators or control characters is refused rather than altered.
-func checkFileName(name string) string {
+func checkFileName(name string) Text {
 	switch {
 	case name == "":
-		return "is required"
+		return T("required")
 	case !utf8.ValidString(name) || len(name) > 255:
-		return "must be UTF-8 text of at most 255 bytes"
+		return T("filename_too_long")
 	case strings.ContainsAny(name, `/\`):
-		return "must not contain / or \\"
+		return T("filename_slash")
 	case name == "." || name == ".." || strings.TrimSpace(name) == "":
-		return "is not a file name"
+		return T("filename_not_a_name")
 	}
 	for _, r := range name {
 		// Format characters (U+202E, the right-to-left override, among
 		// them) are invisible and can make "gpj.exe" read as "exe.jpg".
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
-			return "must not contain control or invisible formatting characters"
+			return T("filename_control")
 		}
 	}
-	return ""
+	return Text{}
 }
 
 // SubmissionDigest is the SHA-256 of what a city submitted: the dossier's

@@ -34,6 +34,8 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  map[string]string
+	// Texts, when set, are the Fields as translatable texts (same keys).
+	Texts map[string]Text
 	// RetryAfter says when a throttled caller may try again.
 	RetryAfter time.Duration
 }

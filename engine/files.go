@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -125,7 +124,7 @@ type fileFacts struct {
 // its trailer; an image must decode entirely with the standard library.
 // Returns a message for people when the file is none of the known types or
 // is damaged.
-func inspect(f io.ReaderAt, size int64) (fileFacts, string) {
+func inspect(f io.ReaderAt, size int64) (fileFacts, Text) {
 	head := make([]byte, 8)
 	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
@@ -137,41 +136,40 @@ func inspect(f io.ReaderAt, size int64) (fileFacts, string) {
 	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
 		return inspectImage(f, size, FilePNG, png.DecodeConfig, png.Decode)
 	}
-	return fileFacts{}, "is not a PDF, JPEG or PNG file (its content was checked, not its name)"
+	return fileFacts{}, T("file_unknown_type")
 }
 
 // inspectPDF checks the trailer: a PDF ends with "startxref", an offset and
 // "%%EOF", so a truncated upload has neither near its end.
-func inspectPDF(f io.ReaderAt, size int64) (fileFacts, string) {
+func inspectPDF(f io.ReaderAt, size int64) (fileFacts, Text) {
 	const tail = 2048
 	off := max(size-tail, 0)
 	buf := make([]byte, size-off)
 	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
-		return fileFacts{}, "could not be read"
+		return fileFacts{}, T("file_unreadable")
 	}
 	end := bytes.TrimRight(buf, " \t\r\n\x00")
 	if !bytes.HasSuffix(end, []byte("%%EOF")) || !bytes.Contains(buf, []byte("startxref")) {
-		return fileFacts{}, "is a damaged or truncated PDF (it lacks its trailer)"
+		return fileFacts{}, T("pdf_damaged")
 	}
-	return fileFacts{Type: FilePDF}, ""
+	return fileFacts{Type: FilePDF}, Text{}
 }
 
 func inspectImage(f io.ReaderAt, size int64, t FileType,
-	config func(io.Reader) (image.Config, error), decode func(io.Reader) (image.Image, error)) (fileFacts, string) {
+	config func(io.Reader) (image.Config, error), decode func(io.Reader) (image.Image, error)) (fileFacts, Text) {
 	cfg, err := config(io.NewSectionReader(f, 0, size))
 	if err != nil {
-		return fileFacts{}, fmt.Sprintf("is a damaged %s image", t.Label())
+		return fileFacts{}, T("image_damaged", t.Label())
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImageSide || cfg.Height > maxImageSide ||
 		int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
-		return fileFacts{}, fmt.Sprintf("is %d×%d pixels; an image may have at most %d megapixels and %d pixels a side",
-			cfg.Width, cfg.Height, maxImagePixels/1_000_000, maxImageSide)
+		return fileFacts{}, T("image_too_big", cfg.Width, cfg.Height, maxImagePixels/1_000_000, maxImageSide)
 	}
 	decodeSlots <- struct{}{}
 	_, err = decode(io.NewSectionReader(f, 0, size))
 	<-decodeSlots
 	if err != nil {
-		return fileFacts{}, fmt.Sprintf("is a damaged or truncated %s image", t.Label())
+		return fileFacts{}, T("image_truncated", t.Label())
 	}
-	return fileFacts{Type: t, Width: cfg.Width, Height: cfg.Height}, ""
+	return fileFacts{Type: t, Width: cfg.Width, Height: cfg.Height}, Text{}
 }

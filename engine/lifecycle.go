@@ -169,7 +169,7 @@ func fire(ctx context.Context, g *guard, event string) (State, error) {
 		"before_event": func(_ context.Context, e *fsm.Event) {
 			t := transitionFor(e.Event, State(e.Src))
 			if t.NeedsNote && !ValidText(g.note, 1, 2000) {
-				e.Cancel(FieldErrors(EINVALID, "A reason is required.", map[string]string{"note": "is required: say why, in at most 2000 characters"}))
+				e.Cancel(FieldTexts(EINVALID, "A reason is required.", map[string]Text{"note": T("reason_required")}))
 				return
 			}
 			if t.Guard != nil {

@@ -94,14 +94,16 @@ func loadCatalog() (catalog, error) {
 		}
 		c[lang] = m
 	}
-	// Every key in both languages: a page must never show a key.
+	// Every key in both languages: a page must never show a key. The
+	// engine's field messages ("msg.") are English in the engine itself,
+	// so the catalogs hold only their other languages.
 	for k := range c[english] {
 		if _, ok := c[french][k]; !ok {
 			return nil, fmt.Errorf("i18n: %q has no French translation", k)
 		}
 	}
 	for k := range c[french] {
-		if _, ok := c[english][k]; !ok {
+		if _, ok := c[english][k]; !ok && !strings.HasPrefix(k, "msg.") {
 			return nil, fmt.Errorf("i18n: %q has no English text", k)
 		}
 	}
@@ -136,6 +138,23 @@ func (t tr) N(key string, n int, args ...any) string {
 		key += ".one"
 	}
 	return t.S(key, append([]any{n}, args...)...)
+}
+
+// Text is an engine's message about an input in the reader's language:
+// a call's title in its own language, sizes in its own units.
+func (t tr) Text(text engine.Text) string {
+	args := make([]any, len(text.Args))
+	for i, a := range text.Args {
+		switch v := a.(type) {
+		case engine.Localized:
+			args[i] = t.Title(v)
+		case engine.ByteSize:
+			args[i] = t.Size(v)
+		default:
+			args[i] = v
+		}
+	}
+	return t.S("msg."+text.Key, args...)
 }
 
 // Has reports whether key has a translation.
@@ -231,8 +250,12 @@ func (s *Server) explain(t tr, err error) *pageError {
 	if code == engine.EINTERNAL || !t.Has("error."+code) {
 		pe.Message = t.S("error.internal")
 	}
+	texts := engine.ErrorTexts(err)
 	for k, v := range engine.ErrorFields(err) {
 		pe.Fields[k] = v
+		if text, ok := texts[k]; ok && t.lang != english && t.Has("msg."+text.Key) {
+			pe.Fields[k] = t.Text(text)
+		}
 	}
 	if msg := engine.ErrorMessage(err); code != engine.EINTERNAL && msg != "" && t.lang == english {
 		pe.Message = msg

@@ -3,6 +3,8 @@ package web
 import (
 	"io/fs"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"designate/engine"
@@ -18,7 +20,7 @@ func TestCatalog_HasEveryTextAPageShows(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := map[string]bool{}
-	literal := regexp.MustCompile(`(?:\.T\.S|\bt\.S|\.S)\(?\s*"([a-z_]+\.[a-z_.]+)"`)
+	literal := regexp.MustCompile(`(?:\.T\.[SN]|\bt\.[SN]|\.S)\(?\s*"([a-z_]+\.[a-z_.]+)"`)
 	for _, root := range []fs.FS{templateFiles} {
 		err := fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
@@ -72,6 +74,37 @@ func TestPages_ParseAtStartUp(t *testing.T) {
 	for _, name := range []string{"home", "login", "city", "dossier", "confirm", "receipt", "help", "error"} {
 		if pages[name] == nil {
 			t.Errorf("no page %q", name)
+		}
+	}
+}
+
+// TestCatalog_TranslatesEveryEngineMessage: every message the engine gives
+// about an input has a French text taking the same arguments, so a French
+// page never shows an English message or a formatting error.
+func TestCatalog_TranslatesEveryEngineMessage(t *testing.T) {
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	verbs := regexp.MustCompile(`%[-+# 0]*[0-9]*[a-zA-Z]`)
+	keys := engine.TextKeys()
+	if len(keys) < 20 {
+		t.Fatalf("the engine names only %d messages", len(keys))
+	}
+	for _, k := range keys {
+		fr, ok := c[french]["msg."+k]
+		if !ok {
+			t.Errorf("msg.%s: no French text", k)
+			continue
+		}
+		en, _ := engine.TextFormat(k)
+		if got, want := len(verbs.FindAllString(fr, -1)), len(verbs.FindAllString(en, -1)); got != want {
+			t.Errorf("msg.%s: the French text takes %d arguments, the English %d:\n  %s\n  %s", k, got, want, fr, en)
+		}
+	}
+	for k := range c[french] {
+		if strings.HasPrefix(k, "msg.") && !slices.Contains(keys, strings.TrimPrefix(k, "msg.")) {
+			t.Errorf("%s: the engine has no such message", k)
 		}
 	}
 }

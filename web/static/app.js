@@ -36,7 +36,8 @@
       var ms = close - Date.now();
       if (ms <= 0) { out.textContent = box.dataset.expired; return; }
       var s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600), m = Math.floor(s % 3600 / 60);
-      out.textContent = (d ? d + " d " : "") + h + " h " + (m < 10 ? "0" : "") + m + " min " + (s % 60 < 10 ? "0" : "") + (s % 60) + " s";
+      var u = (box.dataset.units || "d|h|min|s").split("|");
+      out.textContent = (d ? d + " " + u[0] + " " : "") + h + " " + u[1] + " " + (m < 10 ? "0" : "") + m + " " + u[2] + " " + (s % 60 < 10 ? "0" : "") + (s % 60) + " " + u[3];
       setTimeout(tick, 1000);
     }
     tick();
