@@ -219,6 +219,7 @@ func (s *Service) Transition(ctx context.Context, actor Actor, id string, m Move
 	if err != nil {
 		return nil, err
 	}
+	s.wakeOutbox()
 	return moved, nil
 }
 
@@ -261,6 +262,9 @@ func (s *Service) move(ctx context.Context, tx Tx, call *Call, app *Application,
 	if err := tx.AppendHistory(app.ID, ev); err != nil {
 		return nil, err
 	}
+	if err := s.notify(tx, call, next, ev); err != nil {
+		return nil, err
+	}
 	return next, nil
 }
 
@@ -285,7 +289,7 @@ func (s *Service) Applications(ctx context.Context, actor Actor, q Query) (*Page
 	if q.After != "" && !ValidID(q.After) {
 		return nil, FieldErrors(EINVALID, "Bad cursor.", map[string]string{"cursor": "is not a cursor this server gave"})
 	}
-	if q.CityContains != "" && !ValidText(q.CityContains, 1, 100) {
+	if q.CityContains != "" && (!ValidText(q.CityContains, 1, 100) || Fold(q.CityContains) == "") {
 		return nil, FieldErrors(EINVALID, "Bad search.", map[string]string{"q": "must be 1 to 100 characters of a city's name"})
 	}
 	if q.Limit == 0 {

@@ -49,6 +49,15 @@ func (s *Service) Assign(ctx context.Context, actor Actor, appID, evaluatorID, k
 		if app.State != UnderEvaluation {
 			return Errorf(EINVALIDTRANSITION, "Only a dossier under evaluation can be assigned; this one is %s.", app.State)
 		}
+		conflicts, err := tx.Conflicts(app.ID)
+		if err != nil {
+			return err
+		}
+		for _, c := range conflicts {
+			if c.Evaluator == ev.ID {
+				return Errorf(ECONFLICT, "Conflict of interest: %s declared one on this dossier (%s).", ev.Email, c.Reason)
+			}
+		}
 		if ev.Country == app.Country {
 			return Errorf(ECONFLICT, "Conflict of interest: %s is of %s, the dossier's own country.", ev.Email, ev.Country)
 		}
@@ -61,7 +70,8 @@ func (s *Service) Assign(ctx context.Context, actor Actor, appID, evaluatorID, k
 	return out, nil
 }
 
-// Unassign takes the dossier back from the evaluator. Returns
+// Unassign takes the dossier back from the evaluator, with any review it
+// had written. Returns
 // EUNAUTHORIZED, EFORBIDDEN or ENOTFOUND.
 func (s *Service) Unassign(ctx context.Context, actor Actor, appID, evaluatorID string) error {
 	if err := requireStaff(actor); err != nil {
@@ -73,6 +83,11 @@ func (s *Service) Unassign(ctx context.Context, actor Actor, appID, evaluatorID 
 		}
 		if !assigned(tx, appID, evaluatorID) {
 			return Errorf(ENOTFOUND, "That evaluator is not assigned to the dossier.")
+		}
+		// A review is the evaluator's work on an assignment; without the
+		// assignment it would count in the ranking with nobody answerable.
+		if err := tx.DeleteReview(appID, evaluatorID); err != nil {
+			return err
 		}
 		return tx.DeleteAssignment(appID, evaluatorID)
 	})

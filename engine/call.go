@@ -42,10 +42,13 @@ type Call struct {
 	// MaxAttachmentBytes caps their total in one dossier.
 	Attachments        []AttachmentSlot `json:"attachments"`
 	MaxAttachmentBytes ByteSize         `json:"max_attachment_bytes"`
-	Version            int              `json:"version"`
-	CreatedAt          time.Time        `json:"created_at"`
-	UpdatedAt          time.Time        `json:"updated_at"`
-	AnnouncedAt        *time.Time       `json:"announced_at,omitempty"`
+	// Review is the form evaluators fill in; a call without criteria
+	// takes no reviews.
+	Review      ReviewForm `json:"review"`
+	Version     int        `json:"version"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	AnnouncedAt *time.Time `json:"announced_at,omitempty"`
 }
 
 // Section is one narrative part of the dossier form.
@@ -203,6 +206,7 @@ func (c *Call) Validate() error {
 		}
 	}
 	c.validateAttachments(f)
+	c.Review.validate(f)
 	if len(f) > 0 {
 		return FieldErrors(EINVALID, "The call is not valid.", f)
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -180,6 +181,19 @@ func (s *Service) UpdateCall(ctx context.Context, actor Actor, c Call) (*Call, e
 // checkCallShrink refuses to drop a creative field or a section once the
 // call has dossiers: they would point at nothing.
 func checkCallShrink(tx ReadTx, old, next *Call) error {
+	// Reviews are scored on the form: once a dossier may have reviews, a
+	// changed form would make their means wrong or void.
+	if !reflect.DeepEqual(old.Review, next.Review) {
+		for _, st := range []State{UnderEvaluation, Recommended, NotRecommended, Designated, NotDesignated} {
+			items, _, err := tx.Applications(Query{Call: old.ID, State: st, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(items) > 0 {
+				return Errorf(ECONFLICT, "The review form cannot change: the call has dossiers under evaluation or decided.")
+			}
+		}
+	}
 	items, _, err := tx.Applications(Query{Call: old.ID, Limit: 1})
 	if err != nil || len(items) == 0 {
 		return err

@@ -36,6 +36,8 @@ type Error struct {
 	Fields  map[string]string
 	// Texts, when set, are the Fields as translatable texts (same keys).
 	Texts map[string]Text
+	// Text, when set, is Message as a translatable text.
+	Text *Text
 	// RetryAfter says when a throttled caller may try again.
 	RetryAfter time.Duration
 }

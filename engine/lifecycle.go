@@ -38,6 +38,11 @@ type Transition struct {
 	When string
 	// Guard refuses the move for a reason of time, quota or completeness.
 	Guard func(g *guard) error
+	// Notify is who gets an e-mail about the move, written to the outbox in
+	// the move's own transaction. A result (Embargoed) waits there until
+	// the secretariat releases the call's results.
+	Notify    []Party
+	Embargoed bool
 }
 
 // The dossier events.
@@ -68,24 +73,25 @@ var (
 // README's diagram is drawn from it.
 var Lifecycle = []Transition{
 	{Event: EventSubmit, From: []State{Draft}, To: Submitted, By: []Party{PartyCity},
-		When: "call open, until deadline + grace, complete", Guard: guardSubmit},
+		When: "call open, until deadline + grace, complete", Guard: guardSubmit,
+		Notify: []Party{PartyCity, PartyCommission}},
 	{Event: EventRetract, From: []State{Submitted}, To: Draft, By: []Party{PartyCity},
 		When: "until deadline + grace", Guard: guardBeforeClose},
 	{Event: EventEndorse, From: []State{Submitted}, To: Endorsed, By: []Party{PartyCommission},
-		When: "until endorsement deadline, within country quota", Guard: guardEndorse},
+		When: "until endorsement deadline, within country quota", Guard: guardEndorse, Notify: []Party{PartyCity}},
 	{Event: EventDecline, From: []State{Submitted}, To: NotEndorsed, By: []Party{PartyCommission},
-		NeedsNote: true, When: "with a reason"},
+		NeedsNote: true, When: "with a reason", Notify: []Party{PartyCity}},
 	{Event: EventAccept, From: []State{Endorsed}, To: Eligible, By: staff,
-		When: "after the call closed", Guard: guardAfterClose},
+		When: "after the call closed", Guard: guardAfterClose, Notify: []Party{PartyCity}},
 	{Event: EventReject, From: []State{Endorsed}, To: Ineligible, By: staff,
-		NeedsNote: true, When: "with a reason"},
+		NeedsNote: true, When: "with a reason", Notify: []Party{PartyCity}},
 	{Event: EventStartEval, From: []State{Eligible}, To: UnderEvaluation, By: staff},
 	{Event: EventRecommend, From: []State{UnderEvaluation}, To: Recommended, By: staff},
 	{Event: EventNotRecommend, From: []State{UnderEvaluation}, To: NotRecommended, By: staff},
 	{Event: EventDesignate, From: []State{Recommended}, To: Designated, By: staffAndSystem,
-		When: "at announcement", Guard: guardAnnounced},
+		When: "at announcement", Guard: guardAnnounced, Notify: []Party{PartyCity}, Embargoed: true},
 	{Event: EventNotDesignate, From: []State{NotRecommended}, To: NotDesignated, By: staffAndSystem,
-		When: "at announcement", Guard: guardAnnounced},
+		When: "at announcement", Guard: guardAnnounced, Notify: []Party{PartyCity}, Embargoed: true},
 	// A city may withdraw until the announcement. Recommended and
 	// not-recommended dossiers are included: the embargo shows them to the
 	// city as under evaluation, so refusing them would tell it their fate.
@@ -168,7 +174,7 @@ func fire(ctx context.Context, g *guard, event string) (State, error) {
 	m := fsm.NewFSM(string(g.app.State), lifecycleEvents, fsm.Callbacks{
 		"before_event": func(_ context.Context, e *fsm.Event) {
 			t := transitionFor(e.Event, State(e.Src))
-			if t.NeedsNote && !ValidText(g.note, 1, 2000) {
+			if t.NeedsNote && !validNote(g.note, 2000) {
 				e.Cancel(FieldTexts(EINVALID, "A reason is required.", map[string]Text{"note": T("reason_required")}))
 				return
 			}
@@ -267,12 +273,12 @@ func checkQuota(tx ReadTx, call *Call, app *Application) error {
 		return err
 	}
 	if len(endorsed) >= call.MaxPerCountry {
-		return Errorf(EQUOTAEXCEEDED, "%s already has %d endorsed dossier(s) in this call, the most allowed.", app.Country, len(endorsed))
+		return Refusal(EQUOTAEXCEEDED, T("quota_full", app.Country, len(endorsed)))
 	}
 	if call.DistinctFields {
 		for _, other := range endorsed {
 			if other.Field == app.Field {
-				return Errorf(EQUOTAEXCEEDED, "%s already has an endorsed dossier in %s; endorsed dossiers must be in different fields.", app.Country, app.Field)
+				return Refusal(EQUOTAEXCEEDED, T("quota_field", app.Country, FieldName(app.Field)))
 			}
 		}
 	}

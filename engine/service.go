@@ -31,6 +31,8 @@ type Service struct {
 	dummy     []byte
 	throttle  throttle
 	audit     auditLog
+	// outboxWake tells the outbox worker a message may be due.
+	outboxWake chan struct{}
 }
 
 // NewService returns the engine over store, telling time by clock.
@@ -43,6 +45,7 @@ func NewService(store Store, clock Clock) *Service {
 		PasswordCost: 10,
 		SweepChunk:   500,
 		audit:        auditLog{queue: make(chan auditItem, 4096)},
+		outboxWake:   make(chan struct{}, 1),
 	}
 }
 

@@ -41,7 +41,7 @@ func (s *Service) Login(ctx context.Context, email, password, address string) (s
 		// An address may be shared by a whole city hall: it gets more room.
 		s.throttle.fail(addrKey, now, 4*freeFailures)
 		s.Record(AuditEvent{Actor: email, Action: AuditLoginFailed, Code: EUNAUTHORIZED, Address: address})
-		return "", nil, Errorf(EUNAUTHORIZED, "Wrong e-mail or password.")
+		return "", nil, Refusal(EUNAUTHORIZED, T("wrong_password"))
 	}
 	var u *User
 	err := s.store.View(ctx, func(tx ReadTx) (err error) {

@@ -47,6 +47,21 @@ type ReadTx interface {
 	Session(tokenHash string) (*Session, error)
 	// Assignments returns the evaluators assigned to the dossier.
 	Assignments(applicationID string) ([]Assignment, error)
+	// Review returns the evaluator's review of the dossier. Returns
+	// ENOTFOUND if there is none.
+	Review(applicationID, evaluatorID string) (*Review, error)
+	// Reviews returns the dossier's reviews, by evaluator id.
+	Reviews(applicationID string) ([]Review, error)
+	// Conflicts returns the conflicts of interest declared on the dossier.
+	Conflicts(applicationID string) ([]Conflict, error)
+	// Message returns an outbox message. Returns ENOTFOUND if there is none.
+	Message(id string) (*Message, error)
+	// PendingMessages returns up to limit pending messages due at now, oldest first.
+	PendingMessages(now time.Time, limit int) ([]*Message, error)
+	// HeldMessages returns the call's held messages.
+	HeldMessages(callID string) ([]*Message, error)
+	// Messages returns up to limit messages in the state ("" for all), newest first.
+	Messages(state string, limit int) ([]*Message, error)
 	// FileUsed reports whether any dossier names the file with the digest.
 	FileUsed(digest string) (bool, error)
 	// Audit returns up to limit audit events before the cursor (newest
@@ -74,6 +89,14 @@ type Tx interface {
 	DeleteSessionsOf(userID string) error
 	// PutAssignment stores the assignment and indexes it by evaluator.
 	PutAssignment(a Assignment) error
+	// PutReview stores the review.
+	PutReview(r *Review) error
+	// DeleteReview removes the evaluator's review of the dossier, if any.
+	DeleteReview(applicationID, evaluatorID string) error
+	// PutMessage stores an outbox message and keeps its queues in step.
+	PutMessage(m *Message) error
+	// PutConflict stores a declared conflict of interest.
+	PutConflict(c *Conflict) error
 	// DeleteAssignment removes the assignment, if there is one.
 	DeleteAssignment(applicationID, evaluatorID string) error
 	// AppendAudit stores audit events.

@@ -45,7 +45,9 @@ func validLongText(s string, max int) bool {
 func WordCount(s string) int { return len(strings.Fields(s)) }
 
 // Fold is s as a search compares it: lower case, accents removed, so that
-// "sao" finds "São Paulo" and "ZARAGOZA" finds "Zaragoza".
+// "sao" finds "São Paulo" and "ZARAGOZA" finds "Zaragoza"; letters that are
+// not a base letter with a mark (ł, ı, ø, ß, æ) become what a person types
+// without them, so "lodz" finds "Łódź" and "kirsehir" "Kırşehir".
 func Fold(s string) string {
 	var b strings.Builder
 	for _, r := range norm.NFD.String(s) {
@@ -54,5 +56,14 @@ func Fold(s string) string {
 		}
 		b.WriteRune(unicode.ToLower(r))
 	}
-	return b.String()
+	return foldLetters.Replace(b.String())
+}
+
+var foldLetters = strings.NewReplacer("ł", "l", "ı", "i", "ø", "o", "đ", "d", "ð", "d", "ħ", "h",
+	"ß", "ss", "æ", "ae", "œ", "oe", "þ", "th")
+
+// validNote reports whether s is a reason a person gives: 1 to max
+// characters, lines allowed, not only spaces.
+func validNote(s string, max int) bool {
+	return validLongText(s, 4*max) && utf8.RuneCountInString(s) <= max && strings.TrimSpace(s) != ""
 }

@@ -62,6 +62,16 @@ var texts = map[string]string{
 	"filename_not_a_name": "is not a file name",
 	"filename_control":    "must not contain control or invisible formatting characters",
 	"reason_required":     "is required: say why, in at most 2000 characters",
+	// Messages of a whole refusal (Refusal), not of one input.
+	"quota_full":              "%s already has %d endorsed dossier(s) in this call, the most allowed.",
+	"quota_field":             "%s already has an endorsed dossier in %s; endorsed dossiers must be in different fields.",
+	"wrong_password":          "Wrong e-mail or password.",
+	"not_a_criterion":         "is not a criterion of this call's review form",
+	"score_off_scale":         "must be a score from %d to %d",
+	"score_required":          "%q needs a score",
+	"comment_too_long":        "must be at most %d characters",
+	"bad_recommendation":      "must be recommend or do_not_recommend",
+	"recommendation_required": "is required in a final review",
 }
 
 // TextFormat is the English format of key, for the test that holds the
@@ -91,6 +101,20 @@ func FieldTexts(code, message string, fields map[string]Text) *Error {
 	return e
 }
 
+// Refusal returns an *Error whose message is a translatable text.
+func Refusal(code string, text Text) *Error {
+	return &Error{Code: code, Message: text.String(), Text: &text}
+}
+
+// ErrorText returns the translatable message of err, if it has one.
+func ErrorText(err error) *Text {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Text
+	}
+	return nil
+}
+
 // ErrorTexts returns the translatable per-field messages of err, if any.
 func ErrorTexts(err error) map[string]Text {
 	var e *Error
@@ -99,6 +123,13 @@ func ErrorTexts(err error) map[string]Text {
 	}
 	return nil
 }
+
+// FieldName is a creative field as an argument of a Text, so that a page
+// names it in its reader's language.
+type FieldName string
+
+// String is the field's name.
+func (f FieldName) String() string { return string(f) }
 
 // String is the English title, so a Localized argument of a Text reads
 // well in the API's messages.

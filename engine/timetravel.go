@@ -48,6 +48,10 @@ func (c *DemoClock) jumpTo(to time.Time) error {
 	defer c.mu.Unlock()
 	now := c.base.Now()
 	offset := to.Sub(now)
+	// Sub saturates at about 292 years: such a jump would land elsewhere.
+	if !now.Add(offset).Equal(to) {
+		return FieldErrors(EINVALID, "The demo clock cannot go that far.", map[string]string{"to": "must be within 200 years of now"})
+	}
 	if offset <= c.offset {
 		return FieldErrors(EINVALID, "The demo clock only moves forward.", map[string]string{"to": "must be later than the clock's time"})
 	}

@@ -82,3 +82,22 @@ type AssignmentForm struct {
 	Evaluator string `json:"evaluator" validate:"required,len=16"`
 	Kind      string `json:"kind" validate:"required,oneof=expert member_city"`
 }
+
+// ReviewForm is the body of PUT /api/v1/applications/{id}/review.
+type ReviewForm struct {
+	Scores         map[string]int `json:"scores" validate:"max=30"`
+	Comment        string         `json:"comment" validate:"max=20000"`
+	Recommendation string         `json:"recommendation" validate:"omitempty,oneof=recommend do_not_recommend"`
+	Final          bool           `json:"final"`
+	Version        *int           `json:"version" validate:"omitempty,min=0"`
+}
+
+// Edit returns the engine's input.
+func (f *ReviewForm) Edit() engine.ReviewEdit {
+	return engine.ReviewEdit{Scores: f.Scores, Comment: f.Comment, Recommendation: f.Recommendation, Final: f.Final, Version: f.Version}
+}
+
+// ConflictForm is the body of POST /api/v1/applications/{id}/conflict.
+type ConflictForm struct {
+	Reason string `json:"reason" validate:"required,max=2000"`
+}

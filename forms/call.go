@@ -25,6 +25,7 @@ type CallForm struct {
 	Sections            []SectionForm    `json:"sections" validate:"required,min=1,max=100,dive"`
 	Attachments         []SlotForm       `json:"attachments" validate:"max=30,dive"`
 	MaxAttachmentBytes  *engine.ByteSize `json:"max_attachment_bytes" validate:"omitempty,min=1"`
+	Review              *ReviewFormForm  `json:"review"`
 	Version             int              `json:"version" validate:"min=0"`
 	// State is read-only; accepted so a client may send back what it got.
 	State string `json:"state"`
@@ -48,13 +49,29 @@ type SlotForm struct {
 	Required bool              `json:"required"`
 }
 
+// ReviewFormForm is the call's review form: criteria on one scale.
+type ReviewFormForm struct {
+	Criteria     []CriterionForm `json:"criteria" validate:"max=30,dive"`
+	ScaleMin     int             `json:"scale_min" validate:"min=0,max=99"`
+	ScaleMax     int             `json:"scale_max" validate:"omitempty,min=1,max=100"`
+	Disagreement float64         `json:"disagreement" validate:"min=0"`
+}
+
+// CriterionForm is one criterion of the review form.
+type CriterionForm struct {
+	ID     string           `json:"id" validate:"required,slug"`
+	Title  engine.Localized `json:"title"`
+	Weight float64          `json:"weight" validate:"omitempty,gt=0,max=100"`
+}
+
 // DefaultMaxAttachmentBytes caps a dossier's files when a call with slots
 // does not say: 20 MB, the network's cap in 2019.
 const DefaultMaxAttachmentBytes engine.ByteSize = 20e6
 
 // Call returns the engine's call, with the documented defaults: grace 0s,
 // max_per_country 2, distinct_fields true, a slot holds 1 file, a dossier's
-// files total at most 20 MB. The engine checks the rest (the
+// files total at most 20 MB, reviews scored 1 to 5 with each criterion
+// weighing 1. The engine checks the rest (the
 // order of the phases, the section titles).
 func (f *CallForm) Call() engine.Call {
 	c := engine.Call{
@@ -87,6 +104,18 @@ func (f *CallForm) Call() engine.Call {
 	}
 	if f.MaxAttachmentBytes != nil {
 		c.MaxAttachmentBytes = *f.MaxAttachmentBytes
+	}
+	if f.Review != nil {
+		c.Review = engine.ReviewForm{ScaleMin: f.Review.ScaleMin, ScaleMax: f.Review.ScaleMax, Disagreement: f.Review.Disagreement}
+		if c.Review.ScaleMax == 0 {
+			c.Review.ScaleMin, c.Review.ScaleMax = 1, 5
+		}
+		for _, cr := range f.Review.Criteria {
+			if cr.Weight == 0 {
+				cr.Weight = 1
+			}
+			c.Review.Criteria = append(c.Review.Criteria, engine.Criterion{ID: cr.ID, Title: cr.Title, Weight: cr.Weight})
+		}
 	}
 	return c
 }

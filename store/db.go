@@ -32,7 +32,8 @@ var (
 	// bucketAudit holds audit events by their time-ordered id.
 	bucketAudit = []byte("audit")
 	allBuckets  = [][]byte{bucketMeta, bucketCalls, bucketApps, bucketHistory, bucketIndex, bucketUsers,
-		bucketEmails, bucketSessions, bucketUserSessions, bucketAssignments, bucketAudit, bucketTally}
+		bucketEmails, bucketSessions, bucketUserSessions, bucketAssignments, bucketAudit, bucketTally,
+		bucketReviews, bucketConflicts, bucketOutbox, bucketOutboxPending, bucketOutboxHeld, bucketOutboxState}
 )
 
 // schemaVersion is written at creation; a later layout change migrates from
@@ -78,6 +79,21 @@ func Open(path string, opts Options) (*DB, error) {
 		b.MaxBatchDelay = opts.MaxBatchDelay
 	}
 	db := &DB{bolt: b, path: path}
+	if opts.ReadOnly {
+		// A reader of a newer layout could misread it: refuse as a writer does.
+		err = b.View(func(tx *bolt.Tx) error {
+			if meta := tx.Bucket(bucketMeta); meta != nil {
+				if v := string(meta.Get([]byte("schema"))); v != "" && v != "1" && v != schemaVersion {
+					return fmt.Errorf("schema version %q is newer than this program (%s)", v, schemaVersion)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+	}
 	if !opts.ReadOnly {
 		err = b.Update(func(tx *bolt.Tx) error {
 			for _, name := range allBuckets {

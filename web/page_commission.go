@@ -91,5 +91,5 @@ func (s *Server) pageCommission(w http.ResponseWriter, r *http.Request) {
 		data.Zone = c.TimeZone
 		data.Calls = append(data.Calls, cc)
 	}
-	s.render(w, r, http.StatusOK, "commission", view{Title: t.S("commission.title", t.S("country."+a.Country)), Data: data})
+	s.render(w, r, http.StatusOK, "commission", view{Title: t.S("commission.title", a.Country), Data: data})
 }

@@ -64,13 +64,25 @@ func (s *Server) showDemoClock(w http.ResponseWriter, r *http.Request, status in
 // pageDemoClockJump moves the demo clock forward; the deadlines it passes
 // act at once.
 func (s *Server) pageDemoClockJump(w http.ResponseWriter, r *http.Request) {
+	// Who may, and whether there is a demo clock, before what was sent.
+	if a := actorOf(r); a.Role == "" {
+		toLogin(w, r)
+		return
+	} else if !a.Staff() {
+		s.pageFail(w, r, engine.Errorf(engine.EFORBIDDEN, "Only the secretariat moves the demo clock."))
+		return
+	} else if !s.svc.TimeTravelEnabled() {
+		s.pageFail(w, r, engine.Errorf(engine.ENOTFOUND, "This server runs on the real clock."))
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		s.pageFail(w, r, engine.Errorf(engine.EINVALID, "Bad form."))
 		return
 	}
 	to, err := time.Parse(time.RFC3339, r.PostForm.Get("to"))
 	if err != nil {
-		s.pageFail(w, r, engine.FieldErrors(engine.EINVALID, "Bad instant.", map[string]string{"to": "must be an RFC 3339 instant"}))
+		t := tr{lang: readerLanguage(r), c: s.catalog}
+		s.showDemoClock(w, r, http.StatusBadRequest, s.explain(t, engine.FieldErrors(engine.EINVALID, "Bad instant.", map[string]string{"to": "must be an RFC 3339 instant"})))
 		return
 	}
 	if err := s.svc.TimeTravel(r.Context(), actorOf(r), to); err != nil {

@@ -31,7 +31,14 @@ func (s *Server) pageMove(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		t := tr{lang: readerLanguage(r), c: s.catalog}
-		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], stored, nil, s.explain(t, err))
+		pe := s.explain(t, err)
+		// Each move has its own reason box: the message goes by the one
+		// of the refused move.
+		if msg, ok := pe.Fields["note"]; ok {
+			delete(pe.Fields, "note")
+			pe.Fields["note-"+m.Event] = msg
+		}
+		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], stored, nil, pe)
 		return
 	}
 	if m.Event == engine.EventSubmit {

@@ -131,10 +131,11 @@ func (t tr) S(key string, args ...any) string {
 	return fmt.Sprintf(msg, args...)
 }
 
-// N is the text of key for a count: key+".one" when n is 1 and the
+// N is the text of key for a count: key+".one" for a singular count when the
 // catalog has it, key otherwise, formatted with n then args.
 func (t tr) N(key string, n int, args ...any) string {
-	if n == 1 && t.Has(key+".one") {
+	// French counts zero as singular ("0 ville"), English as plural.
+	if (n == 1 || (n == 0 && t.lang == french)) && t.Has(key+".one") {
 		key += ".one"
 	}
 	return t.S(key, append([]any{n}, args...)...)
@@ -150,6 +151,8 @@ func (t tr) Text(text engine.Text) string {
 			args[i] = t.Title(v)
 		case engine.ByteSize:
 			args[i] = t.Size(v)
+		case engine.FieldName:
+			args[i] = t.Field(string(v))
 		default:
 			args[i] = v
 		}
@@ -190,6 +193,15 @@ func (t tr) Field(name string) string {
 		return t.S("field." + name)
 	}
 	return name
+}
+
+// Phrase is a phrase of the engine's tables (the lifecycle's "when"
+// column) in the reader's language, or as written when it has none.
+func (t tr) Phrase(s string) string {
+	if t.Has("phrase." + s) {
+		return t.S("phrase." + s)
+	}
+	return s
 }
 
 // Event names a move for people.
@@ -259,6 +271,8 @@ func (s *Server) explain(t tr, err error) *pageError {
 	}
 	if msg := engine.ErrorMessage(err); code != engine.EINTERNAL && msg != "" && t.lang == english {
 		pe.Message = msg
+	} else if text := engine.ErrorText(err); text != nil && t.Has("msg."+text.Key) {
+		pe.Message = t.Text(*text)
 	}
 	return pe
 }

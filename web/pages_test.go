@@ -42,6 +42,11 @@ func TestCatalog_HasEveryTextAPageShows(t *testing.T) {
 	for _, s := range engine.States {
 		keys["state."+string(s)] = true
 	}
+	for _, tr := range engine.Lifecycle {
+		if tr.When != "" {
+			keys["phrase."+tr.When] = true
+		}
+	}
 	for _, e := range append(engine.Events(), "create") {
 		keys["event."+e] = true
 	}

@@ -21,6 +21,7 @@ func (s *Server) pageRoutes() {
 	r.HandleFunc("/commission", s.pageCommission).Methods(http.MethodGet)
 	r.HandleFunc("/board", s.pageBoard).Methods(http.MethodGet)
 	r.HandleFunc("/calls/{call}/results", s.pageResults).Methods(http.MethodGet)
+	r.HandleFunc("/calls/{call}/calendar.ics", s.pageCalendar).Methods(http.MethodGet)
 	r.HandleFunc("/demo/clock", s.pageDemoClock).Methods(http.MethodGet)
 	r.HandleFunc("/demo/clock", s.pageDemoClockJump).Methods(http.MethodPost)
 	r.HandleFunc("/calls/{call}/dossiers", s.pageDossierStart).Methods(http.MethodPost)

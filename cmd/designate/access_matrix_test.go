@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"mime"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -77,11 +79,12 @@ const (
 	mxOpenCall                      // an open call in which Cannes has no dossier
 	mxAnnouncedCall                 // a call whose results are announced
 	mxAccount                       // an account nobody signs in with
+	mxMessage                       // Cannes's receipt in the outbox, pending (the matrix delivers no e-mail)
 )
 
 var mxTargetNames = map[mxTarget]string{
 	mxNone: "-", mxDraft: "draft", mxSubmitted: "submitted", mxUnderEval: "under_evaluation",
-	mxOpenCall: "open call", mxAnnouncedCall: "announced call", mxAccount: "account",
+	mxOpenCall: "open call", mxAnnouncedCall: "announced call", mxAccount: "account", mxMessage: "message",
 }
 
 // mxWant is what a cell expects: a status (and error code), or, for the
@@ -212,11 +215,64 @@ var accessMatrix = []mxRow{
 	{"PUT /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxUnderEval, mxCells{w401, w409, w404, w404, w403, w404, w403, w404, w403, w403}},
 	{"DELETE /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxUnderEval, mxCells{w401, w409, w404, w404, w403, w404, w403, w404, w403, w403}},
 
+	// Reviews. An evaluator reads and writes its own review of a dossier
+	// assigned to it, and may declare a conflict of interest on it, which
+	// ends the assignment; the secretariat reads every review (the
+	// assessment) and orders a field's dossiers by them (the ranking). The
+	// role is asked first, as for assignments: whoever has not the role is
+	// refused 403 before the dossier is looked up; the evaluators, and the
+	// secretariat on a draft, do not see the dossier (404).
+	{"GET /api/v1/applications/{id}/review", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w404, w404, w403, w403}},
+	{"PUT /api/v1/applications/{id}/review", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w404, w404, w403, w403}},
+	{"POST /api/v1/applications/{id}/conflict", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w404, w404, w403, w403}},
+	{"GET /api/v1/applications/{id}/assessment", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
+	{"GET /api/v1/calls/{call}/ranking", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/applications/{id}/review", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w404, w404, w403, w403}},
+	{"PUT /api/v1/applications/{id}/review", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w404, w404, w403, w403}},
+	{"POST /api/v1/applications/{id}/conflict", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w404, w404, w403, w403}},
+	{"GET /api/v1/applications/{id}/assessment", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/calls/{call}/ranking", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/applications/{id}/review", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, wOK, w404, w403, w403}},
+	{"PUT /api/v1/applications/{id}/review", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, wOK, w404, w403, w403}},
+	{"POST /api/v1/applications/{id}/conflict", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w201, w404, w403, w403}},
+	{"GET /api/v1/applications/{id}/assessment", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/calls/{call}/ranking", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+
+	// Exports: the secretariat's spreadsheets of a call, every dossier
+	// submitted at least once with its reviews. The role is asked first:
+	// everyone else is refused 403 whatever the call holds. The staff get
+	// the call's export, in which a draft never appears (the draft call
+	// exports no dossier at all); the dossier under evaluation is asked as
+	// CSV (see request), the others as JSON, the default.
+	{"GET /api/v1/calls/{call}/export/applications", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/calls/{call}/export/applications", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/calls/{call}/export/applications", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/calls/{call}/export/applications", "", mxOpenCall, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/calls/{call}/export/reviews", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/calls/{call}/export/reviews", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/calls/{call}/export/reviews", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/calls/{call}/export/reviews", "", mxOpenCall, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+
 	// Accounts and the audit log: the admin's.
 	{"GET /api/v1/users", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w403, wOK}},
 	{"POST /api/v1/users", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w403, w201}},
 	{"PATCH /api/v1/users/{id}", "", mxAccount, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w403, wOK}},
 	{"GET /api/v1/audit", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w403, wOK}},
+
+	// The outbox: the staff's. The matrix delivers no e-mail, so every
+	// message is pending and none may be retried (only a failed one is);
+	// an id the outbox does not know (here a dossier's) is 404 to the staff.
+	// The role is asked first: the others are refused 403 either way.
+	{"GET /api/v1/outbox", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"POST /api/v1/outbox/{id}/retry", "", mxMessage, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w409, w409}},
+	{"POST /api/v1/outbox/{id}/retry", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
+	// The results' e-mails leave on the staff's word, never before the
+	// announcement: refused while the call is open or its dossiers are
+	// under evaluation; once announced, allowed (the matrix's announced
+	// calls have no dossier: nothing to release).
+	{"POST /api/v1/calls/{call}/results/release", "", mxOpenCall, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w409, w409}},
+	{"POST /api/v1/calls/{call}/results/release", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w409, w409}},
+	{"POST /api/v1/calls/{call}/results/release", "", mxAnnouncedCall, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
 }
 
 // mxIsWrite reports whether the route changes something (signing in only
@@ -282,6 +338,25 @@ func mxWithFiles(b map[string]any) map[string]any {
 	return b
 }
 
+// mxWithReview adds to a call body the matrix's review form: two criteria
+// on the default scale (1 to 5), "vision" weighing 2 and "plan" the
+// default 1. The calls whose dossiers reach evaluation have it, so that
+// the assigned evaluator's review can be saved.
+func mxWithReview(b map[string]any) map[string]any {
+	b["review"] = map[string]any{"criteria": []map[string]any{
+		{"id": "vision", "title": map[string]string{"en": "Vision", "fr": "Vision"}, "weight": 2},
+		{"id": "plan", "title": map[string]string{"en": "Action plan", "fr": "Plan d'action"}},
+	}}
+	return b
+}
+
+// mxReview is the final review every actor sends; its weighted mean is
+// (2×4 + 1×3) / 3 = 3.67.
+var (
+	mxReview     = map[string]any{"scores": map[string]int{"vision": 4, "plan": 3}, "recommendation": "recommend", "final": true}
+	mxReviewMean = 3.67
+)
+
 // mxLetter is the letter of Cannes's dossier in the call, as uploaded.
 func mxLetter(call string) []byte { return demoPDF("Cannes", "Letter for "+call) }
 
@@ -322,7 +397,7 @@ func newMxEnv(t *testing.T, pool int) *mxEnv {
 	// once their call has closed.
 	var evals []*mxThing
 	for i := 0; i <= pool; i++ {
-		th := e.newSubmitted(e.newCall(mxWithFiles(mxEvalCallBody(fmt.Sprintf("mx-eval-%d", i)))))
+		th := e.newSubmitted(e.newCall(mxWithReview(mxWithFiles(mxEvalCallBody(fmt.Sprintf("mx-eval-%d", i))))))
 		e.tm.move(e.acc[mxCommissionFR].Token, &th.Dossier, "endorse", "", "endorsed")
 		evals = append(evals, th)
 	}
@@ -341,7 +416,45 @@ func newMxEnv(t *testing.T, pool int) *mxEnv {
 	e.shared[mxAnnouncedCall] = e.newCall(mxPastCallBody("mx-announced"))
 	e.shared[mxAccount] = e.newAccount()
 	e.shared[mxNone] = &mxThing{}
+	e.shared[mxMessage] = e.receipt(e.shared[mxSubmitted])
 	return e
+}
+
+// mxOutboxItem is an outbox message as the matrix reads it.
+type mxOutboxItem struct {
+	ID          string `json:"id"`
+	Event       string `json:"event"`
+	To          string `json:"to"`
+	Application string `json:"application"`
+	State       string `json:"state"`
+	Attempts    int    `json:"attempts"`
+}
+
+// outbox is every message of the outbox, newest first, as the staff reads it.
+func (e *mxEnv) outbox() []mxOutboxItem {
+	e.t.Helper()
+	var l struct{ Items []mxOutboxItem }
+	e.tm.MustDo(200, "GET", "/api/v1/outbox?limit=500", e.token(mxSecretariat), nil, &l)
+	if len(l.Items) == 500 {
+		e.t.Fatal("the matrix's outbox has 500 messages or more: raise the limit")
+	}
+	return l.Items
+}
+
+// receipt is the pending message that tells the city of th its dossier is
+// submitted.
+func (e *mxEnv) receipt(th *mxThing) *mxThing {
+	e.t.Helper()
+	for _, m := range e.outbox() {
+		if m.Application == th.ID && m.Event == "submit" && m.To == "city" {
+			if m.State != "pending" || m.Attempts != 0 {
+				e.t.Fatalf("the receipt of %s is %s after %d attempts, want pending: the matrix delivers nothing", th.ID, m.State, m.Attempts)
+			}
+			return &mxThing{ID: m.ID, Call: th.Call}
+		}
+	}
+	e.t.Fatalf("no receipt of %s in the outbox", th.ID)
+	return nil
 }
 
 // account makes an account and signs it in.
@@ -444,7 +557,9 @@ func (e *mxEnv) fresh(row mxRow) *mxThing {
 		}
 		th := e.pool[0]
 		e.pool = e.pool[1:]
-		if strings.HasPrefix(row.Route, "DELETE ") {
+		// A write on the PT evaluator's assignment, or by the PT evaluator
+		// on its review, needs it assigned.
+		if strings.HasPrefix(row.Route, "DELETE ") || strings.HasSuffix(row.Route, "/review") || strings.HasSuffix(row.Route, "/conflict") {
 			e.assign(th, e.acc[mxEvaluatorPT])
 		}
 		return th
@@ -476,19 +591,32 @@ func mxPoolSize() int {
 type mxProbe struct{ path, token string }
 
 func (e *mxEnv) probes(target mxTarget, th *mxThing) []mxProbe {
+	// No refused write adds, changes or releases an e-mail: the outbox's
+	// newest messages (ids grow with time) read the same.
+	return append(e.targetProbes(target, th), mxProbe{"/api/v1/outbox?limit=5", e.token(mxSecretariat)})
+}
+
+func (e *mxEnv) targetProbes(target mxTarget, th *mxThing) []mxProbe {
 	app := "/api/v1/applications/" + th.ID
 	switch target {
 	case mxDraft:
 		return []mxProbe{{app, e.token(mxCannes)}, {app + "/history", e.token(mxCannes)},
 			{app + "/attachments", e.token(mxCannes)}, {app + "/attachments/letter/1", e.token(mxCannes)}}
 	case mxSubmitted, mxUnderEval:
-		return []mxProbe{{app, e.token(mxCannes)}, {app + "/history", e.token(mxCannes)},
+		probes := []mxProbe{{app, e.token(mxCannes)}, {app + "/history", e.token(mxCannes)},
 			{app, e.token(mxSecretariat)}, {app + "/assignments", e.token(mxSecretariat)},
-			{app + "/attachments", e.token(mxSecretariat)}, {app + "/attachments/letter/1", e.token(mxSecretariat)}}
+			{app + "/attachments", e.token(mxSecretariat)}, {app + "/attachments/letter/1", e.token(mxSecretariat)},
+			{app + "/assessment", e.token(mxSecretariat)}}
+		if target == mxUnderEval {
+			probes = append(probes, mxProbe{app + "/review", e.token(mxEvaluatorPT)})
+		}
+		return probes
 	case mxOpenCall:
 		return []mxProbe{{"/api/v1/calls/" + th.Call, ""}, {"/api/v1/applications?limit=500&call=" + th.Call, e.token(mxCannes)}}
 	case mxAnnouncedCall:
 		return []mxProbe{{"/api/v1/calls/" + th.Call, ""}}
+	case mxMessage:
+		return []mxProbe{{"/api/v1/outbox?limit=500", e.token(mxSecretariat)}}
 	}
 	return []mxProbe{{"/api/v1/calls", ""}, {"/api/v1/users", e.token(mxAdmin)}}
 }
@@ -538,6 +666,27 @@ func (e *mxEnv) request(row mxRow, a mxActor, th *mxThing) (method, path string,
 		return method, path, mxFile{"letter by " + mxActorNames[a] + ".pdf", demoPDF("Cannes", "Revised by "+mxActorNames[a], e.nextID("v"))}
 	case "POST /api/v1/applications/{id}/assignments":
 		return method, path, map[string]string{"evaluator": e.acc[mxEvaluatorPT].ID, "kind": "expert"}
+	case "PUT /api/v1/applications/{id}/review":
+		b := maps.Clone(mxReview)
+		b["comment"] = "Reviewed by " + mxActorNames[a]
+		return method, path, b
+	case "POST /api/v1/applications/{id}/conflict":
+		return method, path, map[string]string{"reason": "Advised the city on its bid (" + mxActorNames[a] + ")."}
+	case "GET /api/v1/calls/{call}/ranking":
+		return method, path + "?field=Film", nil
+	case "GET /api/v1/calls/{call}/export/applications", "GET /api/v1/calls/{call}/export/reviews":
+		if row.Target == mxUnderEval {
+			return method, path + "?format=csv", nil
+		}
+		return method, path, nil
+	case "GET /api/v1/outbox":
+		return method, path + "?limit=500", nil
+	case "POST /api/v1/outbox/{id}/retry":
+		if row.Target == mxNone {
+			// An id the engine made, of a dossier: no message has it.
+			path = "/api/v1/outbox/" + e.shared[mxSubmitted].ID + "/retry"
+		}
+		return method, path, nil
 	case "POST /api/v1/users":
 		return method, path, map[string]string{"email": e.nextID("new") + "@example.org", "password": testPassword,
 			"role": "applicant", "country": "FR", "city": "Nice"}
@@ -611,6 +760,12 @@ func (e *mxEnv) cell(row mxRow, a mxActor) {
 		if err := json.Unmarshal(r.Body, &l); err != nil || len(l.Items) != 2 || l.Items[0].SHA256 != attSHA(mxLetter(th.Call)) {
 			t.Errorf("%s: list %.300s, want the letter and the photo", label, r.Body)
 		}
+	} else if mxReviewReads[row.Route] {
+		e.reviewRead(label, row, th, r)
+	} else if mxExportReads[row.Route] {
+		e.exportRead(label, row, th, r)
+	} else if row.Route == "GET /api/v1/outbox" {
+		e.outboxRead(label, r)
 	} else if want == wIn || want == wOut {
 		var p Page
 		if err := json.Unmarshal(r.Body, &p); err != nil {
@@ -635,6 +790,193 @@ func (e *mxEnv) cell(row mxRow, a mxActor) {
 	}
 	if write && want.allowed() && r.Status == want.status() {
 		e.allowedDone(label, row, a, th, prev, token, r, body)
+	}
+}
+
+// mxReviewReads are the review routes whose answers reviewRead checks.
+var mxReviewReads = map[string]bool{
+	"GET /api/v1/applications/{id}/review":     true,
+	"GET /api/v1/applications/{id}/assessment": true,
+	"GET /api/v1/calls/{call}/ranking":         true,
+}
+
+// mxRanking is GET /api/v1/calls/{call}/ranking's answer, as far as the
+// matrix reads it.
+type mxRanking struct {
+	Call  string `json:"call"`
+	Field string `json:"field"`
+	Items []struct {
+		Rank        int     `json:"rank"`
+		Application Dossier `json:"application"`
+	} `json:"items"`
+}
+
+// reviewRead checks what a review route answers when it is allowed: the
+// review is the assigned evaluator's own (empty: nobody has written it),
+// the assessment the target's, and the ranking has the target exactly
+// when it is under evaluation.
+func (e *mxEnv) reviewRead(label string, row mxRow, th *mxThing, r *Response) {
+	t := e.t
+	t.Helper()
+	switch row.Route {
+	case "GET /api/v1/applications/{id}/review":
+		var rv engine.Review
+		if err := json.Unmarshal(r.Body, &rv); err != nil || rv.Application != th.ID || rv.Evaluator != e.acc[mxEvaluatorPT].ID || rv.Version != 0 {
+			t.Errorf("%s: %s, want the PT evaluator's empty review of %s", label, r.Body, th.ID)
+		}
+	case "GET /api/v1/applications/{id}/assessment":
+		var as engine.Assessment
+		if err := json.Unmarshal(r.Body, &as); err != nil || as.Application != th.ID || len(as.Reviews) != 0 || as.Mean != nil {
+			t.Errorf("%s: %s, want the assessment of %s, with no review", label, r.Body, th.ID)
+		}
+	case "GET /api/v1/calls/{call}/ranking":
+		var rk mxRanking
+		if err := json.Unmarshal(r.Body, &rk); err != nil || rk.Call != th.Call || rk.Field != "Film" {
+			t.Errorf("%s: %s, want the ranking of %s in Film", label, r.Body, th.Call)
+			break
+		}
+		ranked := false
+		for i, x := range rk.Items {
+			ranked = ranked || x.Application.ID == th.ID
+			if x.Rank != i+1 {
+				t.Errorf("%s: item %d has rank %d", label, i, x.Rank)
+			}
+		}
+		if ranked != (row.Target == mxUnderEval) {
+			t.Errorf("%s: dossier %s (%s) ranked %v; ranking %s", label, th.ID, mxTargetNames[row.Target], ranked, r.Body)
+		}
+	}
+}
+
+// mxExportReads are the export routes whose answers exportRead checks.
+var mxExportReads = map[string]bool{
+	"GET /api/v1/calls/{call}/export/applications": true,
+	"GET /api/v1/calls/{call}/export/reviews":      true,
+}
+
+// mxExportHeader is the applications export's header row, as
+// web/export_applications.go documents it.
+var mxExportHeader = []string{"id", "call", "city", "country", "field", "language", "state", "version", "submitted_at", "updated_at",
+	"submission_digest", "files", "final_reviews", "mean", "spread", "strong_disagreement", "recommend", "do_not_recommend"}
+
+// exportRead checks an export the staff may read: the target's call, its
+// dossier exactly when it has left the draft state (a draft, and the open
+// call, export none; the draft's id appears nowhere in the answer), no
+// review yet; as CSV (the dossier under evaluation) a download with the
+// header rows the handlers document, as JSON otherwise.
+func (e *mxEnv) exportRead(label string, row mxRow, th *mxThing, r *Response) {
+	t := e.t
+	t.Helper()
+	reviews := strings.HasSuffix(row.Route, "/reviews")
+	var wantIDs []string
+	wantState := map[mxTarget]string{mxSubmitted: "submitted", mxUnderEval: "under_evaluation"}[row.Target]
+	if wantState != "" && !reviews {
+		wantIDs = []string{th.ID}
+	}
+	if row.Target == mxDraft && bytes.Contains(r.Body, []byte(th.ID)) {
+		t.Errorf("%s: the export names the draft %s: %.300s", label, th.ID, r.Body)
+	}
+	if row.Target == mxUnderEval {
+		kind := "applications"
+		if reviews {
+			kind = "reviews"
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "text/csv; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q, want text/csv; charset=utf-8", label, ct)
+		}
+		if d, params, err := mime.ParseMediaType(r.Header.Get("Content-Disposition")); err != nil || d != "attachment" || params["filename"] != th.Call+"-"+kind+".csv" {
+			t.Errorf("%s: Content-Disposition %q, want an attachment named %s-%s.csv", label, r.Header.Get("Content-Disposition"), th.Call, kind)
+		}
+		records, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+		if err != nil || len(records) == 0 || !bytes.HasSuffix(r.Body, []byte("\r\n")) {
+			t.Errorf("%s: %q is not a CSV file with a header row ending in CRLF: %v", label, r.Body, err)
+			return
+		}
+		header := mxExportHeader
+		if reviews {
+			header = []string{"application", "city", "country", "field", "evaluator", "kind", "final", "recommendation", "mean",
+				"score_vision", "score_plan", "comment", "updated_at"}
+		}
+		if !slices.Equal(records[0], header) {
+			t.Errorf("%s: header %q, want %q", label, records[0], header)
+		}
+		var got []string
+		for _, rec := range records[1:] {
+			got = append(got, rec[0])
+			if !reviews && (rec[1] != th.Call || rec[2] != "Cannes" || rec[3] != "FR" || rec[4] != "Film" || rec[6] != wantState ||
+				rec[10] == "" || rec[11] != "2" || rec[12] != "0" || rec[13] != "") {
+				t.Errorf("%s: row %q, want Cannes's dossier under evaluation, its digest, 2 files and no final review", label, rec)
+			}
+		}
+		if !slices.Equal(got, wantIDs) {
+			t.Errorf("%s: rows for %v, want %v", label, got, wantIDs)
+		}
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("%s: Content-Type %q, want JSON", label, ct)
+	}
+	if reviews {
+		var ex struct {
+			Call     string            `json:"call"`
+			Criteria []json.RawMessage `json:"criteria"`
+			Items    []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(r.Body, &ex); err != nil || ex.Call != th.Call || ex.Items == nil || len(ex.Items) != 0 {
+			t.Errorf("%s: %.300s, want the reviews of %s: none yet", label, r.Body, th.Call)
+		}
+		if keys := rvKeys(t, r.Body); !slices.Equal(keys, []string{"call", "criteria", "items"}) {
+			t.Errorf("%s: keys %v", label, keys)
+		}
+		return
+	}
+	var ex struct {
+		Call struct {
+			ID string `json:"id"`
+		} `json:"call"`
+		Applications []struct {
+			ID         string `json:"id"`
+			State      string `json:"state"`
+			Assessment *struct {
+				Application string            `json:"application"`
+				Reviews     []json.RawMessage `json:"reviews"`
+			} `json:"assessment"`
+		} `json:"applications"`
+	}
+	if err := json.Unmarshal(r.Body, &ex); err != nil || ex.Call.ID != th.Call || ex.Applications == nil {
+		t.Errorf("%s: %.300s, want the export of %s with a list of dossiers: %v", label, r.Body, th.Call, err)
+		return
+	}
+	var got []string
+	for _, a := range ex.Applications {
+		got = append(got, a.ID)
+		if a.State != wantState || a.Assessment == nil || a.Assessment.Application != a.ID || a.Assessment.Reviews == nil || len(a.Assessment.Reviews) != 0 {
+			t.Errorf("%s: dossier %s (%s) exported with assessment %+v; want %s, assessed, with no review", label, a.ID, a.State, a.Assessment, wantState)
+		}
+	}
+	if !slices.Equal(got, wantIDs) {
+		t.Errorf("%s: exports %v, want %v", label, got, wantIDs)
+	}
+}
+
+// outboxRead checks the outbox as the staff read it: Cannes's receipt is
+// there, and, the matrix delivering nothing, every message is pending.
+func (e *mxEnv) outboxRead(label string, r *Response) {
+	t := e.t
+	t.Helper()
+	var l struct{ Items []mxOutboxItem }
+	if err := json.Unmarshal(r.Body, &l); err != nil {
+		t.Errorf("%s: decode %.300s: %v", label, r.Body, err)
+		return
+	}
+	receipt := e.shared[mxMessage].ID
+	if !slices.ContainsFunc(l.Items, func(m mxOutboxItem) bool { return m.ID == receipt }) {
+		t.Errorf("%s: %d messages, without Cannes's receipt %s", label, len(l.Items), receipt)
+	}
+	for _, m := range l.Items {
+		if m.State != "pending" || m.Attempts != 0 {
+			t.Errorf("%s: message %s (%s to %s) is %s after %d attempts, want pending", label, m.ID, m.Event, m.To, m.State, m.Attempts)
+		}
 	}
 }
 
@@ -707,6 +1049,63 @@ func (e *mxEnv) allowedDone(label string, row mxRow, a mxActor, th *mxThing, pre
 		seen := tm.MustSend("GET", "/api/v1/applications/"+th.ID, e.token(mxEvaluatorPT), nil).Status
 		if wantHas := row.Route[0] == 'P'; has != wantHas || (seen == 200) != wantHas {
 			t.Errorf("%s: evaluator assigned %v, sees the dossier: %d; want assigned %v", label, has, seen, wantHas)
+		}
+	case "PUT /api/v1/applications/{id}/review":
+		var rv engine.Review
+		_ = json.Unmarshal(r.Body, &rv)
+		ev := e.acc[mxEvaluatorPT].ID
+		if rv.Application != th.ID || rv.Evaluator != ev || rv.Version != 1 || !rv.Final || rv.Mean == nil || *rv.Mean != mxReviewMean {
+			t.Errorf("%s: answered %s, want a final review v1 of %s by %s with mean %v", label, r.Body, th.ID, ev, mxReviewMean)
+		}
+		// The evaluator reads it back; the secretariat counts it.
+		var back engine.Review
+		tm.MustDo(200, "GET", "/api/v1/applications/"+th.ID+"/review", e.token(a), nil, &back)
+		if back.Version != 1 || back.Comment != body.(map[string]any)["comment"] || back.Mean == nil || *back.Mean != mxReviewMean {
+			t.Errorf("%s: reads back %+v", label, back)
+		}
+		var as engine.Assessment
+		tm.MustDo(200, "GET", "/api/v1/applications/"+th.ID+"/assessment", e.token(mxSecretariat), nil, &as)
+		if len(as.Reviews) != 1 || as.Final != 1 || as.Mean == nil || *as.Mean != mxReviewMean {
+			t.Errorf("%s: the secretariat's assessment %+v, want the one final review", label, as)
+		}
+	case "POST /api/v1/applications/{id}/conflict":
+		var c engine.Conflict
+		_ = json.Unmarshal(r.Body, &c)
+		ev := e.acc[mxEvaluatorPT].ID
+		if c.Application != th.ID || c.Evaluator != ev || c.Reason != body.(map[string]string)["reason"] {
+			t.Errorf("%s: answered %s, want the conflict of %s on %s", label, r.Body, ev, th.ID)
+		}
+		// The assignment is over, for good: the evaluator no longer sees the
+		// dossier, and cannot be assigned to it again.
+		app := "/api/v1/applications/" + th.ID
+		var list struct{ Items []engine.Assignment }
+		tm.MustDo(200, "GET", app+"/assignments", e.token(mxSecretariat), nil, &list)
+		if slices.ContainsFunc(list.Items, func(x engine.Assignment) bool { return x.Evaluator == ev }) {
+			t.Errorf("%s: the evaluator is still assigned: %+v", label, list.Items)
+		}
+		for _, p := range []string{app, app + "/review"} {
+			if st := tm.MustSend("GET", p, e.token(a), nil).Status; st != 404 {
+				t.Errorf("%s: GET %s as the evaluator answers %d, want 404", label, p, st)
+			}
+		}
+		var as engine.Assessment
+		tm.MustDo(200, "GET", app+"/assessment", e.token(mxSecretariat), nil, &as)
+		if len(as.Conflicts) != 1 || as.Conflicts[0].Evaluator != ev || len(as.Reviews) != 0 {
+			t.Errorf("%s: the secretariat's assessment %+v, want the conflict and no review", label, as)
+		}
+		tm.MustFail(409, "conflict", "POST", app+"/assignments", e.token(mxSecretariat), map[string]string{"evaluator": ev, "kind": "expert"})
+	case "POST /api/v1/calls/{call}/results/release":
+		// An announced call without dossiers has nothing to release, the
+		// first time or the next.
+		again := tm.MustSend("POST", "/api/v1/calls/"+th.Call+"/results/release", token, nil)
+		for _, r := range []*Response{r, again} {
+			var rel struct {
+				Call     string `json:"call"`
+				Released *int   `json:"released"`
+			}
+			if err := json.Unmarshal(r.Body, &rel); r.Status != 200 || err != nil || rel.Call != th.Call || rel.Released == nil || *rel.Released != 0 {
+				t.Errorf("%s: answered %d %s, want %s with 0 released", label, r.Status, r.Body, th.Call)
+			}
 		}
 	case "POST /api/v1/calls/{call}/transitions":
 		var c Call

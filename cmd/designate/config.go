@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net/mail"
 	"os"
 	"time"
 
@@ -22,7 +23,30 @@ type Config struct {
 	SchedulerEvery time.Duration `yaml:"scheduler_every"`
 	BatchDelay     time.Duration `yaml:"batch_delay"`
 	SweepChunk     int           `yaml:"sweep_chunk"`
+	Mail           MailConfig    `yaml:"mail"`
 	Demo           DemoConfig    `yaml:"demo"`
+}
+
+// MailConfig is how the outbox's e-mails leave: over SMTP, or, with no
+// host, as .eml files in <data>/mail.
+type MailConfig struct {
+	// Deliver false keeps every message in the outbox (a staging server
+	// that must not write to real people; tests that compare databases).
+	Deliver bool   `yaml:"deliver"`
+	From    string `yaml:"from"`
+	// Domain ends the Message-IDs.
+	Domain string `yaml:"domain"`
+	// Every is the outbox worker's longest pause.
+	Every time.Duration `yaml:"every"`
+	SMTP  struct {
+		Host     string `yaml:"host"`
+		Port     int    `yaml:"port"`
+		StartTLS bool   `yaml:"starttls"`
+		Username string `yaml:"username"`
+		// Password is read from the environment variable it names when it
+		// starts with "$", so the secret stays out of the file.
+		Password string `yaml:"password"`
+	} `yaml:"smtp"`
 }
 
 // DemoConfig is what the first start creates.
@@ -56,6 +80,8 @@ type DemoCall struct {
 	// to 1 and the dossier's total to 20 MB.
 	Attachments        []engine.AttachmentSlot `yaml:"attachments"`
 	MaxAttachmentBytes engine.ByteSize         `yaml:"max_attachment_bytes"`
+	// Review is the evaluators' form: criteria scored on one scale.
+	Review engine.ReviewForm `yaml:"review"`
 }
 
 // DemoAccount is an account the first start creates, with a random password.
@@ -77,6 +103,7 @@ func DefaultConfig() Config {
 		SchedulerEvery: time.Second,
 		BatchDelay:     2 * time.Millisecond,
 		SweepChunk:     500,
+		Mail:           MailConfig{Deliver: true, From: "designate <no-reply@designate.invalid>", Domain: "designate.invalid", Every: 5 * time.Second},
 	}
 }
 
@@ -108,6 +135,13 @@ func (c *Config) check() error {
 		return fmt.Errorf("config: batch_delay must be between 0 and 1s")
 	case c.SweepChunk < 1:
 		return fmt.Errorf("config: sweep_chunk must be at least 1")
+	case c.Mail.Every < 10*time.Millisecond || c.Mail.Every > time.Hour:
+		return fmt.Errorf("config: mail.every must be between 10ms and 1h")
+	case c.Mail.SMTP.Host != "" && (c.Mail.SMTP.Port < 1 || c.Mail.SMTP.Port > 65535):
+		return fmt.Errorf("config: mail.smtp.port must be a port number")
+	}
+	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
+		return fmt.Errorf("config: mail.from must be an address such as \"designate <no-reply@example.org>\": %v", err)
 	}
 	return nil
 }
@@ -136,6 +170,7 @@ func (d *DemoCall) Call(now time.Time) engine.Call {
 		DistinctFields:      d.DistinctFields == nil || *d.DistinctFields,
 		Sections:            d.Sections,
 		MaxAttachmentBytes:  d.MaxAttachmentBytes,
+		Review:              d.Review,
 	}
 	if c.MaxPerCountry == 0 {
 		c.MaxPerCountry = 2

@@ -299,6 +299,8 @@ func TestCSRF_NoRouteChangesStateOnGET(t *testing.T) {
 			paths = append(paths, path+"?call=csrf&state=submitted&country=FR&field=Film&limit=1", path+"?limit=1&cursor="+f.tours.Dossier.ID)
 		case "/api/v1/audit":
 			paths = append(paths, path+"?limit=1")
+		case "/api/v1/calls/{call}/ranking":
+			paths = []string{path + "?field=Film"}
 		case "/api/v1/applications/{id}", "/api/v1/applications/{id}/history",
 			"/api/v1/applications/{id}/attachments", "/api/v1/applications/{id}/attachments/{slot}/{n}":
 			paths = append(paths, strings.Replace(path, f.tours.Dossier.ID, caen.Dossier.ID, 1))
@@ -311,8 +313,10 @@ func TestCSRF_NoRouteChangesStateOnGET(t *testing.T) {
 					t.Errorf("GET %s as %s: status %d; body %s", p, c.name, r.Status, r.Body)
 				}
 				// The secretariat reads everything but accounts, the audit
-				// log, results before the announcement and drafts.
+				// log, results before the announcement, an evaluator's own
+				// review and drafts.
 				refused := route == "/api/v1/users" || route == "/api/v1/audit" || route == "/api/v1/calls/{call}/results" ||
+					route == "/api/v1/applications/{id}/review" || // an evaluator's own
 					strings.Contains(p, caen.Dossier.ID)
 				if c.name == "secretariat" && (r.Status == 200) == refused {
 					t.Errorf("GET %s as the secretariat: status %d; body %s", p, r.Status, r.Body)

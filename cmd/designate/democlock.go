@@ -30,6 +30,9 @@ func openDemoClock(dir string, base engine.Clock) (*engine.DemoClock, error) {
 		if offset, err = time.ParseDuration(strings.TrimSpace(string(raw))); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		if offset < 0 {
+			return nil, fmt.Errorf("%s: the demo clock is never behind the real one (%s)", path, offset)
+		}
 	}
 	c := engine.NewDemoClock(base, offset)
 	c.Save = func(offset time.Duration) error { return writeFileSynced(path, []byte(offset.String()+"\n")) }

@@ -31,12 +31,7 @@ type TestMain struct {
 // included unless demo is false, and stops it when the test ends.
 func MustRunMain(tb testing.TB, demo bool) *TestMain {
 	tb.Helper()
-	cfg, err := LoadConfig(filepath.Join(repoRoot(tb), "config.yaml"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg.Addr, cfg.Data, cfg.Demo.Enabled = "127.0.0.1:0", tb.TempDir(), demo
-	return MustRunMainConfig(tb, cfg, engine.NewManualClock(testStart))
+	return MustRunMainConfig(tb, ConfigForTest(tb, tb.TempDir(), demo), engine.NewManualClock(testStart))
 }
 
 // MustRunMainConfig starts the program with cfg and clock.

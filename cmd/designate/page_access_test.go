@@ -107,6 +107,8 @@ func TestPages_AccessFollowsTheEngine(t *testing.T) {
 		{"GET /board", nil, nil, [5]pageWant{pToLogin, pTo("/city"), pTo("/city"), pTo("/commission"), pOK}},
 		// The call is open: its results do not exist yet, for anybody.
 		{"GET /calls/{call}/results", nil, nil, [5]pageWant{pNotFound, pNotFound, pNotFound, pNotFound, pNotFound}},
+		// The call's dates are public from its opening, as its page is.
+		{"GET /calls/{call}/calendar.ics", nil, nil, [5]pageWant{pOK, pOK, pOK, pOK, pOK}},
 		// This server runs on the real clock: only the staff learn that
 		// there is no demo clock to move.
 		{"GET /demo/clock", nil, nil, [5]pageWant{pToLogin, {status: 403}, {status: 403}, {status: 403}, pNotFound}},

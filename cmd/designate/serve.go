@@ -130,6 +130,18 @@ func (m *Main) Run(ctx context.Context) error {
 	auditCtx, stopAudit := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop, m.stopAudit = stop, stopAudit
 	sched := &engine.Scheduler{Service: m.Service, Clock: clock, Every: m.Config.SchedulerEvery, Logger: m.Logger}
+	mailer, err := m.mailer()
+	if err != nil {
+		ln.Close()
+		m.closeStores()
+		stop()
+		stopAudit()
+		return err
+	}
+	if m.Config.Mail.Deliver {
+		m.wg.Add(1)
+		go func() { defer m.wg.Done(); m.Service.RunOutbox(schedCtx, mailer, m.Config.Mail.Every, m.Logger) }()
+	}
 	m.wg.Add(2)
 	m.auditDone = make(chan struct{})
 	go func() { defer close(m.auditDone); m.Service.RunAudit(auditCtx, m.Logger) }()
@@ -223,4 +235,20 @@ func logLevel(s string) slog.Level {
 		return slog.LevelInfo
 	}
 	return l
+}
+
+// mailer is the outbox's way out, from the configuration.
+func (m *Main) mailer() (*web.Mailer, error) {
+	mc := m.Config.Mail
+	password := mc.SMTP.Password
+	if strings.HasPrefix(password, "$") {
+		password = os.Getenv(password[1:])
+	}
+	ml, err := web.NewMailer(web.MailConfig{From: mc.From, Domain: mc.Domain, Host: mc.SMTP.Host, Port: mc.SMTP.Port,
+		StartTLS: mc.SMTP.StartTLS, Username: mc.SMTP.Username, Password: password, Dir: filepath.Join(m.Config.Data, "mail")})
+	if err != nil {
+		return nil, err
+	}
+	ml.Now = m.Service.Now
+	return ml, nil
 }
