@@ -32,18 +32,8 @@ type boardPageData struct {
 // pageBoard is the secretariat's home: a call's dossiers counted by state
 // and field, and a filterable list that pages with a cursor.
 func (s *Server) pageBoard(w http.ResponseWriter, r *http.Request) {
-	a := actorOf(r)
-	if a.Role == "" {
-		toLogin(w, r)
-		return
-	}
-	if !a.Staff() {
-		redirectTo(w, r, homeOf(a))
-		return
-	}
-	calls, err := s.svc.Calls(r.Context())
-	if err != nil {
-		s.pageFail(w, r, err)
+	a, calls, ok := s.roleHome(w, r, engine.Actor.Staff)
+	if !ok {
 		return
 	}
 	t := tr{lang: readerLanguage(r), c: s.catalog}
@@ -63,6 +53,7 @@ func (s *Server) pageBoard(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Filters.Call = d.Call.ID
 	d.Timeline = timeline(t, d.Call, s.svc.Now())
+	var err error
 	if d.Board, err = s.svc.Board(r.Context(), a, d.Call.ID); err != nil {
 		s.pageFail(w, r, err)
 		return

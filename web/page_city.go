@@ -23,18 +23,8 @@ type cityPageData struct {
 
 // pageCity is an applicant city's home.
 func (s *Server) pageCity(w http.ResponseWriter, r *http.Request) {
-	a := actorOf(r)
-	if a.Role == "" {
-		toLogin(w, r)
-		return
-	}
-	if a.Role != engine.RoleApplicant {
-		redirectTo(w, r, homeOf(a))
-		return
-	}
-	calls, err := s.svc.Calls(r.Context())
-	if err != nil {
-		s.pageFail(w, r, err)
+	a, calls, ok := s.roleHome(w, r, func(a engine.Actor) bool { return a.Role == engine.RoleApplicant })
+	if !ok {
 		return
 	}
 	t := tr{lang: readerLanguage(r), c: s.catalog}

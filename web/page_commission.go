@@ -33,18 +33,8 @@ type commissionPageData struct {
 // country's dossiers, the quota in use, and endorse or decline (with a
 // reason) on the dossiers waiting for it.
 func (s *Server) pageCommission(w http.ResponseWriter, r *http.Request) {
-	a := actorOf(r)
-	if a.Role == "" {
-		toLogin(w, r)
-		return
-	}
-	if a.Role != engine.RoleCommission {
-		redirectTo(w, r, homeOf(a))
-		return
-	}
-	calls, err := s.svc.Calls(r.Context())
-	if err != nil {
-		s.pageFail(w, r, err)
+	a, calls, ok := s.roleHome(w, r, func(a engine.Actor) bool { return a.Role == engine.RoleCommission })
+	if !ok {
 		return
 	}
 	t := tr{lang: readerLanguage(r), c: s.catalog}

@@ -374,6 +374,27 @@ func homeOf(a engine.Actor) string {
 	return "/"
 }
 
+// roleHome starts a role's home page: a visitor is sent to sign in, an
+// account of another role to its own home, and the calls are read. ok is
+// false when the answer has been written.
+func (s *Server) roleHome(w http.ResponseWriter, r *http.Request, mine func(engine.Actor) bool) (engine.Actor, []*engine.Call, bool) {
+	a := actorOf(r)
+	if a.Role == "" {
+		toLogin(w, r)
+		return a, nil, false
+	}
+	if !mine(a) {
+		redirectTo(w, r, homeOf(a))
+		return a, nil, false
+	}
+	calls, err := s.svc.Calls(r.Context())
+	if err != nil {
+		s.pageFail(w, r, err)
+		return a, nil, false
+	}
+	return a, calls, true
+}
+
 // staticHandler serves the stylesheet and the script.
 func staticHandler() http.Handler {
 	sub, _ := fs.Sub(staticFiles, "static")
