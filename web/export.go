@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/mux"
+
 	"designate/engine"
 )
 
@@ -21,6 +23,20 @@ func exportFormat(r *http.Request) (string, error) {
 	default:
 		return "", engine.FieldErrors(engine.EINVALID, "Unknown format.", map[string]string{"format": "must be csv or json"})
 	}
+}
+
+// readExport reads the format and the call's export for the export
+// handlers; ok is false when the refusal has been written.
+func (s *Server) readExport(w http.ResponseWriter, r *http.Request) (ex *engine.Export, format string, ok bool) {
+	format, err := exportFormat(r)
+	if err == nil {
+		ex, err = s.svc.ExportCall(r.Context(), actorOf(r), mux.Vars(r)["call"])
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, "", false
+	}
+	return ex, format, true
 }
 
 // writeCSV sends rows as a UTF-8 CSV download with a header row. Every
@@ -67,4 +83,12 @@ func csvFloat(f *float64) string {
 		return ""
 	}
 	return strconv.FormatFloat(*f, 'f', 2, 64)
+}
+
+// nonNil is s, or an empty slice, so JSON says [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

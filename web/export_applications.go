@@ -3,21 +3,13 @@ package web
 import (
 	"net/http"
 	"strconv"
-
-	"github.com/gorilla/mux"
 )
 
 // exportApplications gives the secretariat a call's dossiers, as JSON (the
 // whole dossiers with their reviews) or CSV (a row per dossier).
 func (s *Server) exportApplications(w http.ResponseWriter, r *http.Request) {
-	format, err := exportFormat(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ex, err := s.svc.ExportCall(r.Context(), actorOf(r), mux.Vars(r)["call"])
-	if err != nil {
-		s.fail(w, r, err)
+	ex, format, ok := s.readExport(w, r)
+	if !ok {
 		return
 	}
 	if format == "json" {

@@ -4,22 +4,14 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/gorilla/mux"
-
 	"designate/engine"
 )
 
 // exportReviews gives the secretariat every review of a call: JSON, or CSV
 // with a row per review and a column per criterion.
 func (s *Server) exportReviews(w http.ResponseWriter, r *http.Request) {
-	format, err := exportFormat(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	ex, err := s.svc.ExportCall(r.Context(), actorOf(r), mux.Vars(r)["call"])
-	if err != nil {
-		s.fail(w, r, err)
+	ex, format, ok := s.readExport(w, r)
+	if !ok {
 		return
 	}
 	type row struct {

@@ -27,18 +27,7 @@ func (s *Server) pageDemoClock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showDemoClock(w http.ResponseWriter, r *http.Request, status int, pe *pageError) {
-	a := actorOf(r)
-	if a.Role == "" {
-		toLogin(w, r)
-		return
-	}
-	// The engine's order: who may, then whether there is a demo clock.
-	if !a.Staff() {
-		s.pageFail(w, r, engine.Errorf(engine.EFORBIDDEN, "Only the secretariat moves the demo clock."))
-		return
-	}
-	if !s.svc.TimeTravelEnabled() {
-		s.pageFail(w, r, engine.Errorf(engine.ENOTFOUND, "This server runs on the real clock."))
+	if !s.demoClockAllowed(w, r) {
 		return
 	}
 	calls, err := s.svc.Calls(r.Context())
@@ -65,14 +54,7 @@ func (s *Server) showDemoClock(w http.ResponseWriter, r *http.Request, status in
 // act at once.
 func (s *Server) pageDemoClockJump(w http.ResponseWriter, r *http.Request) {
 	// Who may, and whether there is a demo clock, before what was sent.
-	if a := actorOf(r); a.Role == "" {
-		toLogin(w, r)
-		return
-	} else if !a.Staff() {
-		s.pageFail(w, r, engine.Errorf(engine.EFORBIDDEN, "Only the secretariat moves the demo clock."))
-		return
-	} else if !s.svc.TimeTravelEnabled() {
-		s.pageFail(w, r, engine.Errorf(engine.ENOTFOUND, "This server runs on the real clock."))
+	if !s.demoClockAllowed(w, r) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -95,4 +77,22 @@ func (s *Server) pageDemoClockJump(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirectTo(w, r, "/demo/clock?notice=jumped")
+}
+
+// demoClockAllowed answers for the demo clock's pages in the engine's
+// order: sign in, then only the staff, then only on a demo server. It
+// reports whether the page may go on.
+func (s *Server) demoClockAllowed(w http.ResponseWriter, r *http.Request) bool {
+	a := actorOf(r)
+	switch {
+	case a.Role == "":
+		toLogin(w, r)
+	case !a.Staff():
+		s.pageFail(w, r, engine.Errorf(engine.EFORBIDDEN, "Only the secretariat moves the demo clock."))
+	case !s.svc.TimeTravelEnabled():
+		s.pageFail(w, r, engine.Errorf(engine.ENOTFOUND, "This server runs on the real clock."))
+	default:
+		return true
+	}
+	return false
 }

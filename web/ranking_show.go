@@ -4,8 +4,6 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
-
-	"designate/engine"
 )
 
 // rankingShow orders a call's evaluated dossiers in one field by their
@@ -17,8 +15,5 @@ func (s *Server) rankingShow(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if list == nil {
-		list = []engine.Ranked{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"call": mux.Vars(r)["call"], "field": field, "items": list})
+	writeJSON(w, http.StatusOK, map[string]any{"call": mux.Vars(r)["call"], "field": field, "items": nonNil(list)})
 }
