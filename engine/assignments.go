@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sort"
 	"time"
 )
 
@@ -32,7 +33,7 @@ func (s *Service) Assign(ctx context.Context, actor Actor, appID, evaluatorID, k
 		return nil, err
 	}
 	if kind != KindExpert && kind != KindMemberCity {
-		return nil, FieldErrors(EINVALID, "Unknown kind of evaluation.", map[string]string{"kind": "must be expert or member_city"})
+		return nil, FieldTexts(EINVALID, "Unknown kind of evaluation.", map[string]Text{"kind": T("not_a_kind")})
 	}
 	var out *Assignment
 	err := s.store.Update(ctx, func(tx Tx) error {
@@ -42,7 +43,7 @@ func (s *Service) Assign(ctx context.Context, actor Actor, appID, evaluatorID, k
 		}
 		ev, err := tx.User(evaluatorID)
 		if ErrorCode(err) == ENOTFOUND || (err == nil && (ev.Role != RoleEvaluator || ev.Disabled)) {
-			return FieldErrors(EINVALID, "No such evaluator.", map[string]string{"evaluator": "must be the id of an active evaluator account"})
+			return FieldTexts(EINVALID, "No such evaluator.", map[string]Text{"evaluator": T("not_an_evaluator")})
 		} else if err != nil {
 			return err
 		}
@@ -55,11 +56,15 @@ func (s *Service) Assign(ctx context.Context, actor Actor, appID, evaluatorID, k
 		}
 		for _, c := range conflicts {
 			if c.Evaluator == ev.ID {
-				return Errorf(ECONFLICT, "Conflict of interest: %s declared one on this dossier (%s).", ev.Email, c.Reason)
+				return Refusal(ECONFLICT, T("conflict_declared", ev.Email, c.Reason))
 			}
 		}
 		if ev.Country == app.Country {
-			return Errorf(ECONFLICT, "Conflict of interest: %s is of %s, the dossier's own country.", ev.Email, ev.Country)
+			return Refusal(ECONFLICT, T("conflict_own_country", ev.Email, ev.Country))
+		}
+		if kind == KindMemberCity && !memberOf(ev, app.Field) {
+			return FieldTexts(EINVALID, "Only a member city of the dossier's field is consulted.",
+				map[string]Text{"evaluator": T("not_member_city", FieldName(app.Field))})
 		}
 		out = &Assignment{Application: app.ID, Evaluator: ev.ID, Email: ev.Email, Kind: kind, At: s.clock.Now(), By: actor.Email}
 		return tx.PutAssignment(*out)
@@ -123,4 +128,78 @@ func assigned(tx ReadTx, appID, evaluatorID string) bool {
 		}
 	}
 	return false
+}
+
+// memberOf reports whether the evaluator account is a member city of the
+// creative field: the consultation the Network asks of its own cities.
+func memberOf(ev *User, field string) bool {
+	return ev.City != "" && ev.Field == field
+}
+
+// Candidate is an evaluator account the secretariat may (or may not, and
+// why) assign to a dossier.
+type Candidate struct {
+	ID      string `json:"id"`
+	Email   string `json:"email"`
+	Country string `json:"country"`
+	City    string `json:"city,omitempty"`
+	Field   string `json:"field,omitempty"`
+	// Kinds are the kinds of evaluation it may be assigned for: expert
+	// always, member_city when it is a member city of the dossier's field.
+	Kinds []string `json:"kinds"`
+	// Barred says why it may not be assigned at all: "assigned" (it is
+	// already), "own_country" or "conflict" (it declared one); "" if it may.
+	Barred string `json:"barred,omitempty"`
+}
+
+// Candidates lists the active evaluator accounts for the dossier, those
+// that may be assigned first, each with what it may be assigned as or why
+// it may not (staff only). Returns EUNAUTHORIZED, EFORBIDDEN or ENOTFOUND.
+func (s *Service) Candidates(ctx context.Context, actor Actor, appID string) ([]Candidate, error) {
+	if err := requireStaff(actor); err != nil {
+		return nil, err
+	}
+	var out []Candidate
+	err := s.store.View(ctx, func(tx ReadTx) error {
+		app, err := visible(tx, actor, appID)
+		if err != nil {
+			return err
+		}
+		users, err := tx.Users()
+		if err != nil {
+			return err
+		}
+		conflicts, err := tx.Conflicts(appID)
+		if err != nil {
+			return err
+		}
+		barred := map[string]string{}
+		for _, c := range conflicts {
+			barred[c.Evaluator] = "conflict"
+		}
+		list, err := tx.Assignments(appID)
+		if err != nil {
+			return err
+		}
+		for _, a := range list {
+			barred[a.Evaluator] = "assigned"
+		}
+		for _, u := range users {
+			if u.Role != RoleEvaluator || u.Disabled {
+				continue
+			}
+			c := Candidate{ID: u.ID, Email: u.Email, Country: u.Country, City: u.City, Field: u.Field,
+				Kinds: []string{KindExpert}, Barred: barred[u.ID]}
+			if c.Barred == "" && u.Country == app.Country {
+				c.Barred = "own_country"
+			}
+			if memberOf(u, app.Field) {
+				c.Kinds = append(c.Kinds, KindMemberCity)
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Barred == "" && out[j].Barred != "" })
+	return out, err
 }

@@ -468,3 +468,66 @@ func (s *Service) Ranking(ctx context.Context, actor Actor, callID, field string
 	}
 	return out, nil
 }
+
+// Task is one dossier on an evaluator's list: what it is assessed as, the
+// evaluator's review so far (nil before the first save) and until when it
+// may change.
+type Task struct {
+	App      *Application `json:"application"`
+	Kind     string       `json:"kind"`
+	Review   *Review      `json:"review"`
+	Deadline time.Time    `json:"evaluation_deadline"`
+	Zone     string       `json:"time_zone"`
+}
+
+// Worklist is the evaluator's assigned dossiers, in id order. Returns
+// EUNAUTHORIZED or EFORBIDDEN (not an evaluator).
+func (s *Service) Worklist(ctx context.Context, actor Actor) ([]Task, error) {
+	if err := requireSignedIn(actor); err != nil {
+		return nil, err
+	}
+	if actor.Role != RoleEvaluator {
+		return nil, Errorf(EFORBIDDEN, "Only evaluators have dossiers to assess.")
+	}
+	out := []Task{}
+	err := s.store.View(ctx, func(tx ReadTx) error {
+		q, _ := scope(actor, Query{Limit: MaxPageSize})
+		calls := map[string]*Call{}
+		for {
+			page, next, err := tx.Applications(q)
+			if err != nil {
+				return err
+			}
+			for _, app := range page {
+				call := calls[app.Call]
+				if call == nil {
+					if call, err = tx.Call(app.Call); err != nil {
+						return err
+					}
+					calls[app.Call] = call
+				}
+				asg, err := assignmentOf(tx, app.ID, actor.UserID)
+				if err != nil {
+					return err
+				}
+				shown, err := present(tx, actor, call, app, s.clock.Now())
+				if err != nil {
+					return err
+				}
+				t := Task{App: shown, Kind: asg.Kind, Deadline: call.EvaluationDeadline, Zone: call.TimeZone}
+				if r, err := tx.Review(app.ID, actor.UserID); err == nil {
+					r.Mean = call.Review.mean(r.Scores)
+					t.Review = r
+				} else if ErrorCode(err) != ENOTFOUND {
+					return err
+				}
+				out = append(out, t)
+			}
+			if next == "" {
+				return nil
+			}
+			q.After = next
+		}
+	})
+	return out, err
+}

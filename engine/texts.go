@@ -72,6 +72,11 @@ var texts = map[string]string{
 	"comment_too_long":        "must be at most %d characters",
 	"bad_recommendation":      "must be recommend or do_not_recommend",
 	"recommendation_required": "is required in a final review",
+	"not_an_evaluator":        "must be an active evaluator account",
+	"not_a_kind":              "must be expert or member_city",
+	"not_member_city":         "is not a member city of %s",
+	"conflict_own_country":    "Conflict of interest: %s is of %s, the dossier's own country.",
+	"conflict_declared":       "Conflict of interest: %s declared one on this dossier (%s).",
 }
 
 // TextFormat is the English format of key, for the test that holds the

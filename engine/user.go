@@ -29,6 +29,9 @@ type User struct {
 	Role    Role   `json:"role"`
 	Country string `json:"country,omitempty"`
 	City    string `json:"city,omitempty"`
+	// Field is the creative field a member-city evaluator is a member in:
+	// it is consulted on dossiers of that field only.
+	Field string `json:"field,omitempty"`
 	// Language is the one the account reads in (en, fr).
 	Language     string    `json:"language"`
 	Disabled     bool      `json:"disabled"`

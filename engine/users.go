@@ -17,6 +17,7 @@ type NewUser struct {
 	Role     Role
 	Country  string
 	City     string
+	Field    string
 	Language string
 }
 
@@ -25,6 +26,7 @@ type UserChange struct {
 	Role     *Role
 	Country  *string
 	City     *string
+	Field    *string
 	Disabled *bool
 	Password *string
 	Language *string
@@ -41,7 +43,7 @@ func (s *Service) CreateUser(ctx context.Context, actor Actor, in NewUser) (*Use
 	if in.Language == "" {
 		in.Language = "en"
 	}
-	u := &User{Email: in.Email, Role: in.Role, Country: in.Country, City: in.City, Language: in.Language}
+	u := &User{Email: in.Email, Role: in.Role, Country: in.Country, City: in.City, Field: in.Field, Language: in.Language}
 	f := checkAccount(u)
 	if !validEmail(in.Email) {
 		f["email"] = "must be an e-mail address"
@@ -102,6 +104,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor Actor, id string, ch Use
 		set(&next.Role, ch.Role)
 		set(&next.Country, ch.Country)
 		set(&next.City, ch.City)
+		set(&next.Field, ch.Field)
 		set(&next.Disabled, ch.Disabled)
 		set(&next.Language, ch.Language)
 		if f := checkAccount(&next); len(f) > 0 {
@@ -218,12 +221,21 @@ func checkAccount(u *User) map[string]string {
 		if u.City != "" && !ValidText(u.City, 1, maxNameChars) {
 			f["city"] = "must be a city name"
 		}
+		if u.Field != "" && !ValidText(u.Field, 1, maxNameChars) {
+			f["field"] = "must be a creative field's name"
+		}
+		if u.Field != "" && u.City == "" {
+			f["city"] = "is required with a field: only a member city is consulted in its field"
+		}
 	case RoleSecretariat, RoleAdmin:
 		if u.City != "" || u.Country != "" {
 			f["country"] = "is only for applicants, commissions and evaluators"
 		}
 	default:
 		f["role"] = "must be applicant, commission, evaluator, secretariat or admin"
+	}
+	if u.Field != "" && u.Role != RoleEvaluator {
+		f["field"] = "is only for member-city evaluators"
 	}
 	if u.Language != "en" && u.Language != "fr" {
 		f["language"] = "must be en or fr"

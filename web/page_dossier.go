@@ -17,7 +17,7 @@ func (s *Server) pageDossier(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.showDossier(w, r, http.StatusOK, app, nil, nil)
+	s.showDossier(w, r, http.StatusOK, app, typedInput{}, nil)
 }
 
 // contactInput is one input of the contacts.
@@ -59,12 +59,22 @@ type dossierPageData struct {
 	Moves      []moveView
 	History    []engine.HistoryEvent
 	Zone       string
+	// Review is the evaluator's own review form; Evaluation the
+	// secretariat's view of every review. At most one is set.
+	Review     *reviewView
+	Evaluation *evaluationView
 }
 
-// showDossier renders the dossier page. typed, when not nil, is what the
-// city sent (kept after a refusal, so nothing typed is lost); pe is the
-// refusal.
-func (s *Server) showDossier(w http.ResponseWriter, r *http.Request, status int, app *engine.Application, typed *engine.DraftEdit, pe *pageError) {
+// typedInput is what the reader sent and the server refused, shown again
+// so nothing typed is lost.
+type typedInput struct {
+	Draft  *engine.DraftEdit
+	Review *engine.ReviewEdit
+}
+
+// showDossier renders the dossier page. typed is what the reader sent, kept
+// after a refusal; pe is the refusal.
+func (s *Server) showDossier(w http.ResponseWriter, r *http.Request, status int, app *engine.Application, typed typedInput, pe *pageError) {
 	a := actorOf(r)
 	call, err := s.svc.Call(r.Context(), app.Call)
 	if err != nil {
@@ -77,8 +87,8 @@ func (s *Server) showDossier(w http.ResponseWriter, r *http.Request, status int,
 		Editable: a.Role == engine.RoleApplicant && a.City == app.City && a.Country == app.Country &&
 			app.State == engine.Draft && !now.After(call.Close())}
 	contacts, sections := app.Contacts, app.Sections
-	if typed != nil {
-		contacts, sections = typed.Contacts, typed.Sections
+	if typed.Draft != nil {
+		contacts, sections = typed.Draft.Contacts, typed.Draft.Sections
 	}
 	for _, g := range []struct {
 		role string
@@ -119,6 +129,16 @@ func (s *Server) showDossier(w http.ResponseWriter, r *http.Request, status int,
 	}
 	if hist, err := s.svc.History(r.Context(), a, app.ID); err == nil {
 		d.History = hist
+	}
+	switch {
+	case a.Role == engine.RoleEvaluator:
+		d.Review, err = s.reviewView(r, t, call, app, typed.Review)
+	case a.Staff():
+		d.Evaluation, err = s.evaluationView(r, call, app)
+	}
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
 	}
 	s.render(w, r, status, "dossier", view{Title: t.S("dossier.title", app.City, t.Field(app.Field)), Error: pe, Data: d})
 }

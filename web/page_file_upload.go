@@ -28,5 +28,5 @@ func (s *Server) pageFileUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := tr{lang: readerLanguage(r), c: s.catalog}
-	s.showDossier(w, r, statusOf[engine.ErrorCode(err)], app, nil, s.explain(t, err))
+	s.showDossier(w, r, statusOf[engine.ErrorCode(err)], app, typedInput{}, s.explain(t, err))
 }

@@ -38,7 +38,7 @@ func (s *Server) pageMove(w http.ResponseWriter, r *http.Request) {
 			delete(pe.Fields, "note")
 			pe.Fields["note-"+m.Event] = msg
 		}
-		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], stored, nil, pe)
+		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], stored, typedInput{}, pe)
 		return
 	}
 	if m.Event == engine.EventSubmit {

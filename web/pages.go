@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,6 +182,28 @@ func (t tr) Title(l engine.Localized) string {
 		return l.FR
 	}
 	return l.EN
+}
+
+// Dec is a mean or a spread to two decimals, with the reader's decimal
+// mark; "—" when there is none yet.
+func (t tr) Dec(v any) string {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case *float64:
+		if x == nil {
+			return "—"
+		}
+		f = *x
+	default:
+		return "—"
+	}
+	s := strconv.FormatFloat(f, 'f', 2, 64)
+	if t.lang == french {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
 }
 
 // State names a dossier state for people.
@@ -368,6 +391,8 @@ func homeOf(a engine.Actor) string {
 		return "/city"
 	case a.Role == engine.RoleCommission:
 		return "/commission"
+	case a.Role == engine.RoleEvaluator:
+		return "/reviews"
 	case a.Staff():
 		return "/board"
 	}

@@ -32,6 +32,15 @@ func (s *Server) pageRoutes() {
 	r.HandleFunc("/dossiers/{id}/confirm", s.pageConfirm).Methods(http.MethodPost)
 	r.HandleFunc("/dossiers/{id}/move", s.pageMove).Methods(http.MethodPost)
 	r.HandleFunc("/dossiers/{id}/receipt", s.pageReceipt).Methods(http.MethodGet)
+	r.HandleFunc("/dossiers/{id}/review", s.pageReviewSave).Methods(http.MethodPost)
+	r.HandleFunc("/dossiers/{id}/conflict", s.pageConflict).Methods(http.MethodPost)
+	r.HandleFunc("/dossiers/{id}/assignments", s.pageAssign).Methods(http.MethodPost)
+	r.HandleFunc("/dossiers/{id}/assignments/{evaluator}/delete", s.pageUnassign).Methods(http.MethodPost)
+	r.HandleFunc("/reviews", s.pageReviews).Methods(http.MethodGet)
+	r.HandleFunc("/calls/{call}/ranking", s.pageRanking).Methods(http.MethodGet)
+	r.HandleFunc("/calls/{call}/results/release", s.pageRelease).Methods(http.MethodPost)
+	r.HandleFunc("/outbox", s.pageOutbox).Methods(http.MethodGet)
+	r.HandleFunc("/outbox/{id}/retry", s.pageOutboxRetry).Methods(http.MethodPost)
 }
 
 // isPage reports whether the request is for a page rather than the API.

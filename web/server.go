@@ -97,6 +97,7 @@ func (s *Server) routes() {
 	r.HandleFunc(api+"/applications/{id}/assignments", s.assignmentsList).Methods(http.MethodGet)
 	r.HandleFunc(api+"/applications/{id}/assignments", s.assignmentCreate).Methods(http.MethodPost)
 	r.HandleFunc(api+"/applications/{id}/assignments/{evaluator}", s.assignmentDelete).Methods(http.MethodDelete)
+	r.HandleFunc(api+"/applications/{id}/candidates", s.candidatesList).Methods(http.MethodGet)
 	r.HandleFunc(api+"/applications/{id}/review", s.reviewShow).Methods(http.MethodGet)
 	r.HandleFunc(api+"/applications/{id}/review", s.reviewSave).Methods(http.MethodPut)
 	r.HandleFunc(api+"/applications/{id}/conflict", s.conflictDeclare).Methods(http.MethodPost)
@@ -112,6 +113,7 @@ func (s *Server) routes() {
 	r.HandleFunc(api+"/users/{id}", s.userUpdate).Methods(http.MethodPatch)
 	r.HandleFunc(api+"/me", s.me).Methods(http.MethodGet)
 	r.HandleFunc(api+"/me/password", s.passwordChange).Methods(http.MethodPost)
+	r.HandleFunc(api+"/me/assignments", s.worklist).Methods(http.MethodGet)
 	r.HandleFunc(api+"/audit", s.auditList).Methods(http.MethodGet)
 
 	s.pageRoutes()

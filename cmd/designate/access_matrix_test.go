@@ -143,6 +143,7 @@ var accessMatrix = []mxRow{
 	{"POST /api/v1/logout", "", mxNone, mxCells{w401, w204, w204, w204, w204, w204, w204, w204, w204, w204}},
 	{"GET /api/v1/me", "", mxNone, mxCells{w401, wOK, wOK, wOK, wOK, wOK, wOK, wOK, wOK, wOK}},
 	{"POST /api/v1/me/password", "", mxNone, mxCells{w401, w204, w204, w204, w204, w204, w204, w204, w204, w204}},
+	{"GET /api/v1/me/assignments", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, wOK, wOK, w403, w403}},
 
 	// Calls: public to read, the secretariat's to configure and move.
 	{"GET /api/v1/calls", "", mxNone, mxCells{wOK, wOK, wOK, wOK, wOK, wOK, wOK, wOK, wOK, wOK}},
@@ -169,6 +170,7 @@ var accessMatrix = []mxRow{
 	{"GET /api/v1/applications/{id}/assignments", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
 	{"POST /api/v1/applications/{id}/assignments", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
 	{"DELETE /api/v1/applications/{id}/assignments/{evaluator}", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
+	{"GET /api/v1/applications/{id}/candidates", "", mxDraft, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
 	// A draft's files: the city's alone, to read and to change.
 	{"GET /api/v1/applications/{id}/attachments", "", mxDraft, mxCells{w401, wOK, w404, w404, w404, w404, w404, w404, w404, w404}},
 	{"GET /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxDraft, mxCells{w401, wOK, w404, w404, w404, w404, w404, w404, w404, w404}},
@@ -188,6 +190,7 @@ var accessMatrix = []mxRow{
 	{"GET /api/v1/applications/{id}/assignments", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
 	{"POST /api/v1/applications/{id}/assignments", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w409, w409}},
 	{"DELETE /api/v1/applications/{id}/assignments/{evaluator}", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
+	{"GET /api/v1/applications/{id}/candidates", "", mxSubmitted, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
 	// Its files: read by whoever reads it, frozen for the city (409),
 	// refused to the others who see it (403).
 	{"GET /api/v1/applications/{id}/attachments", "", mxSubmitted, mxCells{w401, wOK, w404, w404, wOK, w404, w404, w404, wOK, wOK}},
@@ -208,6 +211,7 @@ var accessMatrix = []mxRow{
 	{"GET /api/v1/applications/{id}/assignments", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
 	{"POST /api/v1/applications/{id}/assignments", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w201, w201}},
 	{"DELETE /api/v1/applications/{id}/assignments/{evaluator}", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w204, w204}},
+	{"GET /api/v1/applications/{id}/candidates", "", mxUnderEval, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
 	// Its files: the assigned evaluator reads them, and may not change them.
 	{"GET /api/v1/applications/{id}/attachments", "", mxUnderEval, mxCells{w401, wOK, w404, w404, wOK, w404, wOK, w404, wOK, wOK}},
 	{"GET /api/v1/applications/{id}/attachments/{slot}/{n}", "", mxUnderEval, mxCells{w401, wOK, w404, w404, wOK, w404, wOK, w404, wOK, wOK}},

@@ -90,6 +90,8 @@ type DemoAccount struct {
 	Role    engine.Role `yaml:"role"`
 	Country string      `yaml:"country"`
 	City    string      `yaml:"city"`
+	// Field is a member-city evaluator's creative field.
+	Field string `yaml:"field"`
 }
 
 // DefaultConfig is what every key left out of config.yaml keeps.

@@ -62,7 +62,7 @@ func (m *Main) seedDemo(ctx context.Context) error {
 	applicants := map[string]bool{}
 	for _, a := range demo.Accounts {
 		password := randomPassword()
-		u, err := svc.CreateUser(ctx, engine.System, engine.NewUser{Email: a.Email, Password: password, Role: a.Role, Country: a.Country, City: a.City})
+		u, err := svc.CreateUser(ctx, engine.System, engine.NewUser{Email: a.Email, Password: password, Role: a.Role, Country: a.Country, City: a.City, Field: a.Field})
 		if err != nil {
 			return fmt.Errorf("demo account %s: %w", a.Email, explain(err))
 		}

@@ -54,9 +54,10 @@ type eeExpect struct {
 
 // eeEvaluatorOf makes an evaluator account (a member city names its city)
 // and signs it in.
-func eeEvaluatorOf(tm *TestMain, email, country, city string) *eeEvaluator {
+func eeEvaluatorOf(tm *TestMain, email, country, city, field string) *eeEvaluator {
 	tm.tb.Helper()
-	ev := &eeEvaluator{rvAccount: rvAccount{Email: email, Token: tm.MustUser(email, engine.RoleEvaluator, country, city)}, Country: country, City: city}
+	token := tm.MustAccount(engine.NewUser{Email: email, Role: engine.RoleEvaluator, Country: country, City: city, Field: field})
+	ev := &eeEvaluator{rvAccount: rvAccount{Email: email, Token: token}, Country: country, City: city}
 	var me struct{ ID string }
 	tm.MustDo(200, "GET", "/api/v1/me", ev.Token, nil, &me)
 	ev.ID = me.ID
@@ -176,13 +177,13 @@ func TestEvaluation_EndToEnd_OpeningToAnnouncement(t *testing.T) {
 
 	// The evaluators: four experts, and member cities of each field, each
 	// of a country of its own.
-	cn := eeEvaluatorOf(tm, "expert@cn.example.org", "CN", "")
-	br := eeEvaluatorOf(tm, "expert@br.example.org", "BR", "")
-	ke := eeEvaluatorOf(tm, "expert@ke.example.org", "KE", "")
-	jp := eeEvaluatorOf(tm, "expert@jp.example.org", "JP", "")
-	busan := eeEvaluatorOf(tm, "busan@kr.example.org", "KR", "Busan")    // a Film city
-	parma := eeEvaluatorOf(tm, "parma@it.example.org", "IT", "Parma")    // a Gastronomy city
-	tucson := eeEvaluatorOf(tm, "tucson@us.example.org", "US", "Tucson") // a Gastronomy city
+	cn := eeEvaluatorOf(tm, "expert@cn.example.org", "CN", "", "")
+	br := eeEvaluatorOf(tm, "expert@br.example.org", "BR", "", "")
+	ke := eeEvaluatorOf(tm, "expert@ke.example.org", "KE", "", "")
+	jp := eeEvaluatorOf(tm, "expert@jp.example.org", "JP", "", "")
+	busan := eeEvaluatorOf(tm, "busan@kr.example.org", "KR", "Busan", "Film")
+	parma := eeEvaluatorOf(tm, "parma@it.example.org", "IT", "Parma", "Gastronomy")
+	tucson := eeEvaluatorOf(tm, "tucson@us.example.org", "US", "Tucson", "Gastronomy")
 
 	// Parma would assess Alba, a city of its own country: refused, and
 	// nothing is assigned.

@@ -48,9 +48,9 @@ const usage = `designate runs designation calls: applications, endorsements, eva
 
 Usage:
   designate [serve] [--config config.yaml] [--data DIR] [--addr HOST:PORT]
-  designate user add --data DIR --email E --password P --role R [--country CC] [--city NAME] [--language en|fr]
+  designate user add --data DIR --email E --password P --role R [--country CC] [--city NAME] [--field F] [--language en|fr]
   designate user list|disable|enable --data DIR [--email E]
-  designate user role --data DIR --email E --role R [--country CC] [--city NAME]
+  designate user role --data DIR --email E --role R [--country CC] [--city NAME] [--field F]
   designate backup --data DIR --out FILE    a stopped server's database and files, as one archive
   designate restore --data DIR --from FILE  unpack a backup into an empty data directory, then check it
   designate check --data DIR [--sweep]      verify every file a dossier names; --sweep removes orphans

@@ -128,8 +128,15 @@ type APIError struct {
 // MustUser makes an account and signs it in, returning its token.
 func (tm *TestMain) MustUser(email string, role engine.Role, country, city string) string {
 	tm.tb.Helper()
-	_, err := tm.Service.CreateUser(context.Background(), engine.System, engine.NewUser{
-		Email: email, Password: "correct horse battery", Role: role, Country: country, City: city})
+	return tm.MustAccount(engine.NewUser{Email: email, Role: role, Country: country, City: city})
+}
+
+// MustAccount makes the account (its password is set here) and signs it in.
+func (tm *TestMain) MustAccount(u engine.NewUser) string {
+	tm.tb.Helper()
+	email := u.Email
+	u.Password = "correct horse battery"
+	_, err := tm.Service.CreateUser(context.Background(), engine.System, u)
 	if err != nil {
 		tm.tb.Fatal(err)
 	}

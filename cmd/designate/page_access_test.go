@@ -130,6 +130,24 @@ func TestPages_AccessFollowsTheEngine(t *testing.T) {
 			[5]pageWant{pToLogin, pOK, pNotFound, pNotFound, pNotFound}},
 		{"POST /dossiers/{id}/move", func() url.Values { return url.Values{"event": {"endorse"}} }, nil,
 			[5]pageWant{pToLogin, {status: 403}, pNotFound, pNotFound, pNotFound}},
+		// Evaluation: the evaluator's list and review, the secretariat's
+		// assignments, ranking, outbox and release. On a draft nobody but
+		// its city knows of, and the city may do none of it.
+		{"GET /reviews", nil, nil, [5]pageWant{pToLogin, pTo("/city"), pTo("/city"), pTo("/commission"), pTo("/board")}},
+		{"POST /dossiers/{id}/review", func() url.Values { return url.Values{"score.vision": {"3"}, "final": {""}} }, nil,
+			[5]pageWant{pToLogin, {status: 403}, pNotFound, pNotFound, pNotFound}},
+		{"POST /dossiers/{id}/conflict", func() url.Values { return url.Values{"reason": {"My cousin is the mayor."}} }, nil,
+			[5]pageWant{pToLogin, {status: 403}, pNotFound, pNotFound, pNotFound}},
+		{"POST /dossiers/{id}/assignments", func() url.Values { return url.Values{"evaluator": {"nobody"}, "kind": {"expert"}} }, nil,
+			[5]pageWant{pToLogin, {status: 403}, pNotFound, pNotFound, pNotFound}},
+		{"POST /dossiers/{id}/assignments/{evaluator}/delete", func() url.Values { return url.Values{} }, nil,
+			[5]pageWant{pToLogin, {status: 403}, pNotFound, pNotFound, pNotFound}},
+		{"GET /calls/{call}/ranking", nil, nil, [5]pageWant{pToLogin, {status: 403}, {status: 403}, {status: 403}, pOK}},
+		{"POST /calls/{call}/results/release", func() url.Values { return url.Values{} }, nil,
+			[5]pageWant{pToLogin, {status: 403}, {status: 403}, {status: 403}, {status: 409}}},
+		{"GET /outbox", nil, nil, [5]pageWant{pToLogin, pTo("/city"), pTo("/city"), pTo("/commission"), pOK}},
+		{"POST /outbox/{id}/retry", func() url.Values { return url.Values{} }, nil,
+			[5]pageWant{pToLogin, {status: 403}, {status: 403}, {status: 403}, pNotFound}},
 		{"POST /logout", func() url.Values { return url.Values{} }, nil,
 			[5]pageWant{pTo("/?notice=signedout"), pTo("/?notice=signedout"), pTo("/?notice=signedout"), pTo("/?notice=signedout"), pTo("/?notice=signedout")}},
 	}
@@ -151,7 +169,7 @@ func TestPages_AccessFollowsTheEngine(t *testing.T) {
 
 	for _, row := range rows {
 		method, path, _ := strings.Cut(row.route, " ")
-		path = strings.NewReplacer("{id}", id, "{call}", "pages", "{slot}", "letter", "{n}", "1").Replace(path)
+		path = strings.NewReplacer("{id}", id, "{call}", "pages", "{slot}", "letter", "{n}", "1", "{evaluator}", "nobody").Replace(path)
 		for i, who := range tokens {
 			if row.route == "POST /logout" && who.token != "" {
 				continue // checked last, so the other rows keep their sessions

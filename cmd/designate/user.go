@@ -34,11 +34,13 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.StringVar(&role, "role", "", "applicant, commission, evaluator, secretariat or admin")
 		fs.StringVar(&in.Country, "country", "", "ISO 3166-1 alpha-2 code (applicant, commission, evaluator)")
 		fs.StringVar(&in.City, "city", "", "city name (applicant; a member-city evaluator)")
+		fs.StringVar(&in.Field, "field", "", "creative field a member-city evaluator is a member in")
 		fs.StringVar(&in.Language, "language", "en", "en or fr")
 	case "role":
 		fs.StringVar(&role, "role", "", "the new role")
 		fs.StringVar(&in.Country, "country", "", "the new country, if the role needs one")
 		fs.StringVar(&in.City, "city", "", "the new city, if the role needs one")
+		fs.StringVar(&in.Field, "field", "", "the new field of a member-city evaluator")
 	case "list", "disable", "enable":
 	default:
 		fmt.Fprintf(stderr, "designate: unknown command \"user %s\"\n\n%s", sub, usage)
@@ -77,9 +79,9 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tROLE\tE-MAIL\tCOUNTRY\tCITY\tDISABLED")
+		fmt.Fprintln(tw, "ID\tROLE\tE-MAIL\tCOUNTRY\tCITY\tFIELD\tDISABLED")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", u.ID, u.Role, u.Email, u.Country, u.City, u.Disabled)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%v\n", u.ID, u.Role, u.Email, u.Country, u.City, u.Field, u.Disabled)
 		}
 		return tw.Flush()
 	}
@@ -94,7 +96,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ch.Disabled = &disabled
 	case "role":
 		r := engine.Role(role)
-		ch.Role, ch.Country, ch.City = &r, &in.Country, &in.City
+		ch.Role, ch.Country, ch.City, ch.Field = &r, &in.Country, &in.City, &in.Field
 	}
 	if u, err = svc.UpdateUser(ctx, engine.System, u.ID, ch); err != nil {
 		return explain(err)

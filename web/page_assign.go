@@ -1,0 +1,30 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"designate/engine"
+)
+
+// pageAssign gives the dossier to an evaluator, from the secretariat's
+// dossier page.
+func (s *Server) pageAssign(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.pageFail(w, r, engine.Errorf(engine.EINVALID, "Bad form."))
+		return
+	}
+	a, id := actorOf(r), mux.Vars(r)["id"]
+	if _, err := s.svc.Assign(r.Context(), a, id, r.PostForm.Get("evaluator"), r.PostForm.Get("kind")); err != nil {
+		app, aerr := s.svc.Application(r.Context(), a, id)
+		if aerr != nil {
+			s.pageFail(w, r, aerr)
+			return
+		}
+		t := tr{lang: readerLanguage(r), c: s.catalog}
+		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], app, typedInput{}, s.explain(t, err))
+		return
+	}
+	redirectTo(w, r, "/dossiers/"+id+"?notice=assigned#evaluation-h")
+}
