@@ -70,6 +70,8 @@ type dossierPageData struct {
 type typedInput struct {
 	Draft  *engine.DraftEdit
 	Review *engine.ReviewEdit
+	// Evaluator and Kind are the assignment the secretariat asked for.
+	Evaluator, Kind string
 }
 
 // showDossier renders the dossier page. typed is what the reader sent, kept
@@ -134,7 +136,7 @@ func (s *Server) showDossier(w http.ResponseWriter, r *http.Request, status int,
 	case a.Role == engine.RoleEvaluator:
 		d.Review, err = s.reviewView(r, t, call, app, typed.Review)
 	case a.Staff():
-		d.Evaluation, err = s.evaluationView(r, call, app)
+		d.Evaluation, err = s.evaluationView(r, call, app, typed)
 	}
 	if err != nil {
 		s.pageFail(w, r, err)

@@ -84,6 +84,9 @@ type evaluationView struct {
 	Assignable []engine.Candidate
 	Barred     []engine.Candidate
 	CanAssign  bool
+	// Evaluator and Kind are kept selected after a refused assignment, so
+	// the message by the select is about the evaluator it names.
+	Evaluator, Kind string
 }
 
 // evaluatedStates are those in which a dossier has, or had, evaluators.
@@ -91,7 +94,7 @@ var evaluatedStates = []engine.State{engine.UnderEvaluation, engine.Recommended,
 
 // evaluationView is the secretariat's view of the dossier's evaluation, or
 // nil before it.
-func (s *Server) evaluationView(r *http.Request, call *engine.Call, app *engine.Application) (*evaluationView, error) {
+func (s *Server) evaluationView(r *http.Request, call *engine.Call, app *engine.Application, typed typedInput) (*evaluationView, error) {
 	if !slices.Contains(evaluatedStates, app.State) {
 		return nil, nil
 	}
@@ -104,7 +107,7 @@ func (s *Server) evaluationView(r *http.Request, call *engine.Call, app *engine.
 	if err != nil {
 		return nil, err
 	}
-	v := &evaluationView{Assessment: as, CanAssign: app.State == engine.UnderEvaluation}
+	v := &evaluationView{Assessment: as, CanAssign: app.State == engine.UnderEvaluation, Evaluator: typed.Evaluator, Kind: typed.Kind}
 	for _, asg := range list {
 		row := evaluationRow{Assignment: asg}
 		for i := range as.Reviews {

@@ -551,3 +551,191 @@ func TestAPI_Review_AfterTheEvaluationDeadline(t *testing.T) {
 		tm.MustUnchanged(e.app("Lyon")+"/assessment", e.secretariat, assessment)
 	}
 }
+
+// A member city is consulted only on a dossier of its own field: an expert
+// (no city, no field) or a member city of another field assigned as
+// member_city is refused 400 invalid by the evaluator, and nothing is
+// assigned; a member city of the dossier's field is assigned, 201. Either
+// may still be assigned as an expert.
+func TestAPI_Assign_MemberCityMustBeOfTheDossiersField(t *testing.T) {
+	e := rvStart(t, "uccn-members", [3]string{"Dijon", "FR", "Gastronomy"})
+	tm, path := e.tm, e.app("Dijon")+"/assignments"
+	expert := e.evaluator("CH")
+	busan := eeEvaluatorOf(tm, "busan@kr.example.org", "KR", "Busan", "Film")
+	parma := eeEvaluatorOf(tm, "parma@it.example.org", "IT", "Parma", "Gastronomy")
+
+	before := tm.Raw(path, e.secretariat)
+	for name, ev := range map[string]*rvAccount{"an expert without a field": expert, "a member city of Film": &busan.rvAccount} {
+		t.Run(name, func(t *testing.T) {
+			refused := tm.MustFail(400, "invalid", "POST", path, e.secretariat, map[string]string{"evaluator": ev.ID, "kind": "member_city"})
+			if got := refused.Error.Fields; len(got) != 1 || got["evaluator"] != "is not a member city of Gastronomy" {
+				t.Errorf("fields %v, want evaluator: is not a member city of Gastronomy", got)
+			}
+			tm.MustUnchanged(path, e.secretariat, before)
+		})
+	}
+
+	var a engine.Assignment
+	tm.MustDo(201, "POST", path, e.secretariat, map[string]string{"evaluator": parma.ID, "kind": "member_city"}, &a)
+	if a.Application != e.cities["Dijon"].Dossier.ID || a.Evaluator != parma.ID || a.Email != parma.Email || a.Kind != "member_city" {
+		t.Fatalf("Parma's assignment %+v, want Dijon as a member city", a)
+	}
+	tm.MustDo(201, "POST", path, e.secretariat, map[string]string{"evaluator": busan.ID, "kind": "expert"}, nil)
+	tm.MustDo(201, "POST", path, e.secretariat, map[string]string{"evaluator": expert.ID, "kind": "expert"}, nil)
+	var list struct{ Items []engine.Assignment }
+	tm.MustDo(200, "GET", path, e.secretariat, nil, &list)
+	kinds := map[string]string{}
+	for _, it := range list.Items {
+		kinds[it.Email] = it.Kind
+	}
+	if want := map[string]string{parma.Email: "member_city", busan.Email: "expert", expert.Email: "expert"}; !maps.Equal(kinds, want) {
+		t.Errorf("Dijon's evaluators %v, want %v", kinds, want)
+	}
+}
+
+// The evaluator's list through the API: each dossier assigned to it with
+// what it is consulted as, its review (null before the first save, then
+// exactly what GET review answers), the evaluation deadline and the call's
+// zone; a dossier it declared a conflict on leaves the list. Only an
+// evaluator has one.
+func TestAPI_Worklist_KindsAndReviews(t *testing.T) {
+	e := rvStart(t, "uccn-worklist", [3]string{"Dijon", "FR", "Gastronomy"}, [3]string{"Lyon", "FR", "Film"})
+	tm := e.tm
+	parma := eeEvaluatorOf(tm, "parma@it.example.org", "IT", "Parma", "Gastronomy")
+	tm.MustDo(201, "POST", e.app("Dijon")+"/assignments", e.secretariat, map[string]string{"evaluator": parma.ID, "kind": "member_city"}, nil)
+	e.assign("Lyon", &parma.rvAccount)
+
+	type task struct {
+		Application Dossier         `json:"application"`
+		Kind        string          `json:"kind"`
+		Review      json.RawMessage `json:"review"`
+		Deadline    time.Time       `json:"evaluation_deadline"`
+		Zone        string          `json:"time_zone"`
+	}
+	worklist := func() map[string]task {
+		t.Helper()
+		r := tm.MustSend("GET", "/api/v1/me/assignments", parma.Token, nil)
+		if r.Status != 200 {
+			t.Fatalf("GET /api/v1/me/assignments: %d %s", r.Status, r.Body)
+		}
+		var l struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal(r.Body, &l); err != nil || rvKeys(t, r.Body)[0] != "items" || len(rvKeys(t, r.Body)) != 1 {
+			t.Fatalf("worklist %s: want {\"items\": [...]}", r.Body)
+		}
+		out := map[string]task{}
+		for _, raw := range l.Items {
+			if keys := rvKeys(t, raw); !slices.Equal(keys, []string{"application", "evaluation_deadline", "kind", "review", "time_zone"}) {
+				t.Errorf("task keys %v", keys)
+			}
+			var tk task
+			if err := json.Unmarshal(raw, &tk); err != nil {
+				t.Fatalf("task %s: %v", raw, err)
+			}
+			out[tk.Application.City] = tk
+		}
+		return out
+	}
+
+	// Before any save: both dossiers, each as assigned, review null.
+	list := worklist()
+	if len(list) != 2 {
+		t.Fatalf("worklist %v, want Dijon and Lyon", slices.Sorted(maps.Keys(list)))
+	}
+	for cityName, kind := range map[string]string{"Dijon": "member_city", "Lyon": "expert"} {
+		tk := list[cityName]
+		if tk.Application.ID != e.cities[cityName].Dossier.ID || tk.Kind != kind || string(tk.Review) != "null" ||
+			!tk.Deadline.Equal(callEvaluate) || tk.Zone != "Europe/Paris" || tk.Application.State != "under_evaluation" {
+			t.Errorf("%s's task %+v (review %s), want %s, review null, deadline %v in Europe/Paris", cityName, tk, tk.Review, kind, callEvaluate)
+		}
+	}
+
+	// A draft of Dijon: the list gives it as GET review does.
+	e.review("Dijon", &parma.rvAccount, map[string]any{"scores": map[string]int{"assets": 3}, "comment": "Promising."})
+	list = worklist()
+	var draft rvReview
+	if err := json.Unmarshal(list["Dijon"].Review, &draft); err != nil || draft.Version != 1 || draft.Final || draft.Kind != "member_city" ||
+		!maps.Equal(draft.Scores, map[string]int{"assets": 3}) || draft.Comment != "Promising." || draft.Mean != nil {
+		t.Errorf("Dijon's review on the list %s, want the version 1 draft", list["Dijon"].Review)
+	}
+	if got, want := string(list["Dijon"].Review), string(bytes.TrimSpace(tm.Raw(e.app("Dijon")+"/review", parma.Token))); got != want {
+		t.Errorf("the list's review\n%s\nGET review answers\n%s", got, want)
+	}
+	if string(list["Lyon"].Review) != "null" {
+		t.Errorf("Lyon's review %s, want null", list["Lyon"].Review)
+	}
+
+	// A conflict on Lyon: it leaves the list.
+	tm.MustDo(201, "POST", e.app("Lyon")+"/conflict", parma.Token, map[string]string{"reason": "Parma and Lyon run a cooking school together."}, nil)
+	if list = worklist(); len(list) != 1 || list["Dijon"].Kind != "member_city" {
+		t.Errorf("after the conflict on Lyon the list has %v, want Dijon alone", slices.Sorted(maps.Keys(list)))
+	}
+
+	// Only an evaluator has a list.
+	tm.MustFail(401, "unauthorized", "GET", "/api/v1/me/assignments", "", nil)
+	for _, tok := range []string{e.secretariat, e.cities["Dijon"].Token} {
+		tm.MustFail(403, "forbidden", "GET", "/api/v1/me/assignments", tok, nil)
+	}
+	var empty struct{ Items []json.RawMessage }
+	r := tm.MustSend("GET", "/api/v1/me/assignments", e.evaluator("KE").Token, nil)
+	if err := json.Unmarshal(r.Body, &empty); r.Status != 200 || err != nil || !bytes.Contains(r.Body, []byte(`"items":[]`)) {
+		t.Errorf("an evaluator without assignments: %d %s, want items []", r.Status, r.Body)
+	}
+}
+
+// The candidates for a dossier, for the secretariat: every active
+// evaluator account and no other, those that may be assigned first, each
+// with the kinds it may be assigned as; the others marked assigned,
+// own_country or conflict.
+func TestAPI_Candidates_MarkOwnCountryConflictAndAssigned(t *testing.T) {
+	e := rvStart(t, "uccn-candidates", [3]string{"Dijon", "FR", "Gastronomy"})
+	tm, path := e.tm, e.app("Dijon")+"/candidates"
+	ch, fr, ke := e.evaluator("CH"), e.evaluator("FR"), e.evaluator("KE")
+	parma := eeEvaluatorOf(tm, "parma@it.example.org", "IT", "Parma", "Gastronomy")
+	busan := eeEvaluatorOf(tm, "busan@kr.example.org", "KR", "Busan", "Film")
+	tm.MustUser("commission@it.example.org", engine.RoleCommission, "IT", "") // not an evaluator: never a candidate
+	e.assign("Dijon", ch, ke)
+	tm.MustDo(201, "POST", e.app("Dijon")+"/conflict", ke.Token, map[string]string{"reason": "I advised Dijon's bid."}, nil)
+
+	r := tm.MustSend("GET", path, e.secretariat, nil)
+	if r.Status != 200 {
+		t.Fatalf("candidates: %d %s", r.Status, r.Body)
+	}
+	if keys := rvKeys(t, r.Body); !slices.Equal(keys, []string{"items"}) {
+		t.Errorf("candidates keys %v, want items", keys)
+	}
+	var l struct{ Items []engine.Candidate }
+	if err := json.Unmarshal(r.Body, &l); err != nil {
+		t.Fatal(err)
+	}
+	type mark struct {
+		Barred, Kinds, City, Field string
+	}
+	got := map[string]mark{}
+	for _, c := range l.Items {
+		got[c.Email] = mark{c.Barred, strings.Join(c.Kinds, ","), c.City, c.Field}
+	}
+	want := map[string]mark{
+		parma.Email: {"", "expert,member_city", "Parma", "Gastronomy"},
+		busan.Email: {"", "expert", "Busan", "Film"},
+		ch.Email:    {"assigned", "expert", "", ""},
+		fr.Email:    {"own_country", "expert", "", ""},
+		ke.Email:    {"conflict", "expert", "", ""},
+	}
+	if len(l.Items) != len(want) || !maps.Equal(got, want) {
+		t.Fatalf("candidates %+v,\nwant %+v", got, want)
+	}
+	for i, c := range l.Items {
+		if free := c.Barred == ""; free != (i < 2) {
+			t.Errorf("candidate %d is %s (barred %q): want the two that may be assigned first", i, c.Email, c.Barred)
+		}
+	}
+
+	// The secretariat's only; a dossier nobody has is 404.
+	tm.MustFail(401, "unauthorized", "GET", path, "", nil)
+	for _, tok := range []string{parma.Token, e.cities["Dijon"].Token} {
+		tm.MustFail(403, "forbidden", "GET", path, tok, nil)
+	}
+	tm.MustFail(404, "not_found", "GET", "/api/v1/applications/06NOSUCHDOSSIER0/candidates", e.secretariat, nil)
+}
