@@ -73,3 +73,7 @@ func at(b []byte, i int) byte {
 	}
 	return 0
 }
+
+// NewID returns a new id, as the engine makes them, for records made outside
+// its services (`designate seed`, which writes synthetic dossiers in bulk).
+func NewID(now time.Time) string { return newID(now) }

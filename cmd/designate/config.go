@@ -25,6 +25,16 @@ type Config struct {
 	SweepChunk     int           `yaml:"sweep_chunk"`
 	Mail           MailConfig    `yaml:"mail"`
 	Demo           DemoConfig    `yaml:"demo"`
+	Bench          BenchConfig   `yaml:"bench"`
+}
+
+// BenchConfig is what `designate rush --baseline` compares the product
+// with.
+type BenchConfig struct {
+	// Endpoints adds GET /api/v1/bench/hello and POST /api/v1/bench/write
+	// (web.Server.EnableBench). Off unless a test server asks: they take no
+	// sign-in, and the write stores whatever anyone sends.
+	Endpoints bool `yaml:"endpoints"`
 }
 
 // MailConfig is how the outbox's e-mails leave: over SMTP, or, with no

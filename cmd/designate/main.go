@@ -54,7 +54,11 @@ Usage:
   designate backup --data DIR --out FILE    a stopped server's database and files, as one archive
   designate restore --data DIR --from FILE  unpack a backup into an empty data directory, then check it
   designate check --data DIR [--sweep]      verify every file a dossier names; --sweep removes orphans
+  designate seed --data DIR [--dossiers N] [--drafts F] [--close-in D] [--call ID]
+                          a stopped server's database gets a call of N synthetic dossiers (load tests)
   designate diagram       print the lifecycle diagram (Mermaid) drawn from the engine's table
+  designate rush --addr URL [--cities N] [--concurrency C] [--duration D] [--baseline] [--json] [--ack-log FILE]
+                          play N cities' deadline rush against a running server; latency per operation
 `
 
 // run dispatches the sub-command.
@@ -74,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRestore(ctx, args, stdout, stderr)
 	case "check":
 		return runCheck(ctx, args, stdout, stderr)
+	case "seed":
+		return runSeed(ctx, args, stdout, stderr)
+	case "rush":
+		return runRush(ctx, args, stdout, stderr)
 	case "diagram":
 		fmt.Fprint(stdout, lifecycleDiagram())
 		return nil

@@ -122,6 +122,10 @@ func (m *Main) Run(ctx context.Context) error {
 		m.closeStores()
 		return err
 	}
+	if m.Config.Bench.Endpoints {
+		m.Logger.Warn("bench endpoints are on (bench.endpoints): unauthenticated writes, not for production")
+		handler.EnableBench(m.DB)
+	}
 	m.server = web.HTTPServer(m.Config.Addr, handler, m.Logger)
 
 	// The scheduler and the audit writer run until Close; the audit writer

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"designate/engine"
+)
+
+// rushReportForTest is the part of `designate rush --json` the tests read.
+type rushReportForTest struct {
+	Params struct {
+		Call       string `json:"call"`
+		Prefix     string `json:"prefix"`
+		Cities     int    `json:"cities"`
+		WriteBytes int    `json:"write_bytes"`
+	} `json:"params"`
+	Ops       map[string]rushFigures `json:"ops"`
+	Baselines map[string]rushFigures `json:"baselines"`
+	Ratios    map[string]float64     `json:"ratios"`
+}
+
+// rushMain starts the real server with the demo, the bench endpoints on or
+// off, and returns it with its data directory.
+func rushMain(tb testing.TB, bench bool) (*TestMain, string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	cfg := ConfigForTest(tb, dir, true)
+	cfg.Bench.Endpoints = bench
+	return MustRunMainConfig(tb, cfg, engine.NewManualClock(testStart)), dir
+}
+
+// rushLastAcks reads the ack log: each dossier's last acknowledged line.
+func rushLastAcks(tb testing.TB, path string) map[string]rushAck {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	last := map[string]rushAck{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var a rushAck
+		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&a); err != nil || a.App == "" || a.State == "" || a.Version < 1 {
+			tb.Fatalf("ack log line %q: %v", sc.Text(), err)
+		}
+		if prev, ok := last[a.App]; ok && a.Version <= prev.Version {
+			tb.Fatalf("ack log: %s acknowledged at v%d after v%d", a.App, a.Version, prev.Version)
+		}
+		last[a.App] = a
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return last
+}
+
+func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
+	tm, dir := rushMain(t, true)
+	accounts := filepath.Join(dir, demoAccountsFile)
+	ackLog := filepath.Join(t.TempDir(), "acks.jsonl")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"rush", "--addr", tm.URL(), "--cities", "8", "--concurrency", "4",
+		"--duration", "500ms", "--json", "--baseline", "--ack-log", ackLog, "--accounts", accounts}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("rush: %v\nstderr:\n%s", err, stderr.String())
+	}
+
+	var rep rushReportForTest
+	dec := json.NewDecoder(&stdout)
+	dec.DisallowUnknownFields()
+	var whole map[string]json.RawMessage
+	if err := dec.Decode(&whole); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		t.Fatalf("stdout has more than one JSON object")
+	}
+	raw, _ := json.Marshal(whole)
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Params.Call != "uccn-2027" || rep.Params.Cities != 8 || rep.Params.WriteBytes < 1000 {
+		t.Errorf("params %+v: want the demo call, 8 cities and a submitted dossier's size", rep.Params)
+	}
+	for name, want := range map[string][]string{
+		"ops":       {"login", "create", "upload", "save", "submit", "status", "retract"},
+		"baselines": {"baseline_write", "hello", "status_one"},
+	} {
+		got := rep.Ops
+		if name == "baselines" {
+			got = rep.Baselines
+		}
+		for _, op := range want {
+			f, ok := got[op]
+			if !ok || f.Count == 0 || f.Errors != 0 || f.PerS <= 0 || f.P99 <= 0 || f.Max < f.P99 {
+				t.Errorf("%s.%s = %+v: want requests, no errors, a throughput and latencies\nstderr:\n%s", name, op, f, stderr.String())
+			}
+		}
+	}
+	for _, k := range []string{"submit_per_baseline_write", "writes_per_baseline_write", "submit_p99_over_baseline_write_p99", "status_per_hello", "status_one_per_hello"} {
+		if rep.Ratios[k] <= 0 {
+			t.Errorf("ratio %s = %v, want > 0 (ratios %v)", k, rep.Ratios[k], rep.Ratios)
+		}
+	}
+	if !strings.Contains(stderr.String(), "rush: mix") {
+		t.Errorf("stderr has no progress line for the mix:\n%s", stderr.String())
+	}
+
+	// Each city's dossier, as the city sees it, is what the log says the
+	// server last acknowledged. The admin gives each rush account a known
+	// password, so the test signs in as the city, as a person would.
+	last := rushLastAcks(t, ackLog)
+	email, password, err := rushAdminFromFile(accounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := tm.MustLogin(email, password)
+	var users struct{ Items []engine.User }
+	tm.MustDo(200, "GET", "/api/v1/users", admin, nil, &users)
+	seen := map[string]bool{}
+	for _, u := range users.Items {
+		if !strings.HasPrefix(u.Email, rep.Params.Prefix+"-") {
+			continue
+		}
+		tm.MustDo(200, "PATCH", "/api/v1/users/"+u.ID, admin, map[string]string{"password": testPassword}, nil)
+		city := tm.MustLogin(u.Email, testPassword)
+		var page Page
+		tm.MustDo(200, "GET", "/api/v1/applications?call=uccn-2027", city, nil, &page)
+		if len(page.Items) != 1 {
+			t.Fatalf("%s has %d dossiers, want 1", u.City, len(page.Items))
+		}
+		d := page.Items[0]
+		a, ok := last[d.ID]
+		switch {
+		case !ok:
+			t.Errorf("%s's dossier %s is not in the ack log", u.City, d.ID)
+		case d.State != a.State || d.Version != a.Version:
+			t.Errorf("%s's dossier %s is %s v%d; the last acknowledged was %s v%d (%s)", u.City, d.ID, d.State, d.Version, a.State, a.Version, a.Op)
+		}
+		seen[d.ID] = true
+	}
+	if len(seen) != 8 || len(last) != 8 {
+		t.Errorf("%d dossiers found, %d in the ack log; want 8 of each", len(seen), len(last))
+	}
+
+	// The bench bucket the baseline filled is no problem for the check.
+	tm.Stop()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check", "--data", dir}, &out, &out); err != nil {
+		t.Errorf("check after a rush: %v\n%s", err, out.String())
+	}
+}
+
+func TestRush_BenchEndpoints_AreOffByDefault(t *testing.T) {
+	tm, dir := rushMain(t, false)
+	tm.MustFail(404, engine.ENOTFOUND, "GET", "/api/v1/bench/hello", "", nil)
+	tm.MustFail(404, engine.ENOTFOUND, "POST", "/api/v1/bench/write?key=k", "", "x")
+
+	// And rush --baseline says so, failing, before it makes any account.
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"rush", "--addr", tm.URL(), "--cities", "2", "--concurrency", "1",
+		"--duration", "100ms", "--baseline", "--accounts", filepath.Join(dir, demoAccountsFile)}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "bench.endpoints") {
+		t.Fatalf("rush --baseline against a server without the endpoints: %v, want an error naming bench.endpoints", err)
+	}
+}
+
+func TestRush_BenchWrite_RefusesABadKey(t *testing.T) {
+	tm, _ := rushMain(t, true)
+	tm.MustDo(200, "GET", "/api/v1/bench/hello", "", nil, nil)
+	tm.MustFail(400, engine.EINVALID, "POST", "/api/v1/bench/write", "", "x")
+	tm.MustFail(400, engine.EINVALID, "POST", "/api/v1/bench/write?key=a/b", "", "x")
+	tm.MustFail(413, engine.ETOOLARGE, "POST", "/api/v1/bench/write?key=k", "", strings.Repeat("x", 1<<20+1))
+	if r := tm.MustSend("POST", "/api/v1/bench/write?key=k", "", "x"); r.Status != 204 {
+		t.Fatalf("bench write: status %d, want 204; body %s", r.Status, r.Body)
+	}
+}
+
+func TestRush_BadFlags_AreAUsageError(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		says string
+	}{
+		{"MissingAddr", []string{}, "--addr is required"},
+		{"NegativeConcurrency", []string{"--addr", "http://127.0.0.1:1", "--concurrency", "-1"}, "--concurrency must be at least 1"},
+		{"ZeroCities", []string{"--addr", "http://127.0.0.1:1", "--cities", "0"}, "--cities must be at least 1"},
+		{"MoreClientsThanCities", []string{"--addr", "http://127.0.0.1:1", "--cities", "2", "--concurrency", "3"}, "must not exceed --cities"},
+		{"ZeroDuration", []string{"--addr", "http://127.0.0.1:1", "--duration", "0s"}, "--duration must be positive"},
+		{"NotAURL", []string{"--addr", "127.0.0.1:8080"}, "must be an http:// or https:// URL"},
+		{"HalfTheCredentials", []string{"--addr", "http://127.0.0.1:1", "--admin-email", "a@example.org"}, "give both"},
+		{"UnknownFlag", []string{"--addr", "http://127.0.0.1:1", "--citiez", "3"}, "flag provided but not defined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"rush"}, tc.args...), &stdout, &stderr)
+			if !errors.Is(err, errUsage) {
+				t.Fatalf("err %v, want errUsage", err)
+			}
+			if !strings.Contains(stderr.String(), tc.says) {
+				t.Errorf("stderr %q does not say %q", stderr.String(), tc.says)
+			}
+		})
+	}
+}
+
+func TestRushHistogram_QuantilesAreWithinTheBucketPrecision(t *testing.T) {
+	var h rushHistogram
+	for i := 1; i <= 10000; i++ {
+		h.add(time.Duration(i) * 10 * time.Microsecond) // 10 µs .. 100 ms, uniform
+	}
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 50 * time.Millisecond}, {0.95, 95 * time.Millisecond}, {0.99, 99 * time.Millisecond}, {1, 100 * time.Millisecond}} {
+		got := h.quantile(tc.q)
+		if got < tc.want || float64(got) > float64(tc.want)*1.035 {
+			t.Errorf("quantile(%v) = %v, want %v within 3.5%% above", tc.q, got, tc.want)
+		}
+	}
+	for us := uint64(0); us < 1<<20; us += 7 {
+		if i := rushBucket(us); us > rushBucketTop(i) || (i > 0 && us <= rushBucketTop(i-1)) {
+			t.Fatalf("%d µs is in bucket %d, which holds up to %d (the one before, %d)", us, i, rushBucketTop(i), rushBucketTop(i-1))
+		}
+	}
+}
