@@ -15,6 +15,8 @@ type Service struct {
 
 	// Files keeps the content of attachments.
 	Files Files
+	// Backups writes the hot backups; nil on a server that cannot take one.
+	Backups Backuper
 
 	// SessionTTL is how long a sign-in lasts at the most.
 	SessionTTL time.Duration

@@ -3,41 +3,93 @@ package store
 import (
 	"archive/tar"
 	"bytes"
-	"errors"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"designate/engine"
 )
 
 // A backup is a tar stream: the database as "designate.db", then every file
-// a dossier names as "files/sha256/ab/abcdef…". The database is copied from
-// one read transaction, so it is consistent; the files are immutable and
-// named by their content, so copying them after the transaction is safe.
+// a dossier names as "files/sha256/ab/abcdef…", then the manifest
+// "designate-backup.json". The database is copied from one read
+// transaction, so it is consistent; the files are immutable and named by
+// their content, so copying them after the transaction is safe.
+//
+// The manifest comes last and says what came before it (the database's
+// size and SHA-256, how many files): an archive cut short at an entry's
+// boundary is still a well-formed tar, so only the manifest tells a
+// whole backup from a truncated one (a server that died mid-stream).
 const (
-	backupDB    = "designate.db"
-	backupFiles = "files"
+	backupDB       = "designate.db"
+	backupFiles    = "files"
+	backupManifest = "designate-backup.json"
 )
+
+// BackupManifest is the last entry of a backup: what the archive holds.
+type BackupManifest struct {
+	Format   int       `json:"format"`
+	TakenAt  time.Time `json:"taken_at"`
+	Database struct {
+		Bytes  int64  `json:"bytes"`
+		SHA256 string `json:"sha256"`
+	} `json:"database"`
+	Files     int   `json:"files"`
+	FileBytes int64 `json:"file_bytes"`
+}
+
+// backupFormat is the manifest's format version.
+const backupFormat = 1
 
 // WriteBackup writes a consistent backup of the database and its files to
 // w, while writers go on.
 func WriteBackup(w io.Writer, db *DB, files *Files) error {
+	return writeBackup(context.Background(), w, db, files)
+}
+
+// Backup is a running server's database and files, backed up through the
+// server (engine.Backuper).
+type Backup struct {
+	DB    *DB
+	Files *Files
+}
+
+var _ engine.Backuper = Backup{}
+
+// WriteBackup writes the backup to w; it stops, with the archive left
+// without its manifest, when ctx ends.
+func (b Backup) WriteBackup(ctx context.Context, w io.Writer) error {
+	return writeBackup(ctx, w, b.DB, b.Files)
+}
+
+func writeBackup(ctx context.Context, w io.Writer, db *DB, files *Files) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	tw := tar.NewWriter(w)
 	var digests []string
 	now := time.Now()
+	m := BackupManifest{Format: backupFormat, TakenAt: now.UTC()}
 	err := db.bolt.View(func(btx *bolt.Tx) error {
 		hdr := &tar.Header{Name: backupDB, Mode: 0o600, Size: btx.Size(), ModTime: now, Typeflag: tar.TypeReg}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
-		if _, err := btx.WriteTo(tw); err != nil {
+		h := sha256.New()
+		n, err := btx.WriteTo(io.MultiWriter(tw, h))
+		if err != nil {
 			return err
 		}
+		m.Database.Bytes, m.Database.SHA256 = n, hex.EncodeToString(h.Sum(nil))
 		digests = usedFiles(btx)
 		return nil
 	})
@@ -45,9 +97,26 @@ func WriteBackup(w io.Writer, db *DB, files *Files) error {
 		return fmt.Errorf("backup database: %w", err)
 	}
 	for _, d := range digests {
-		if err := copyFileTo(tw, files, d, now); err != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		size, err := copyFileTo(tw, files, d, now)
+		if err != nil {
 			return fmt.Errorf("backup file %s: %w", d, err)
 		}
+		m.Files++
+		m.FileBytes += size
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	hdr := &tar.Header{Name: backupManifest, Mode: 0o600, Size: int64(len(raw)), ModTime: now, Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if _, err := tw.Write(raw); err != nil {
+		return err
 	}
 	return tw.Close()
 }
@@ -66,18 +135,17 @@ func usedFiles(btx *bolt.Tx) []string {
 	return out
 }
 
-func copyFileTo(tw *tar.Writer, files *Files, digest string, now time.Time) error {
+func copyFileTo(tw *tar.Writer, files *Files, digest string, now time.Time) (int64, error) {
 	f, err := files.Open(digest)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	hdr := &tar.Header{Name: path.Join(backupFiles, keptName(digest)), Mode: 0o600, Size: f.Size(), ModTime: now, Typeflag: tar.TypeReg}
 	if err := tw.WriteHeader(hdr); err != nil {
-		return err
+		return 0, err
 	}
-	_, err = io.Copy(tw, f)
-	return err
+	return io.Copy(tw, f)
 }
 
 // BackupTo writes a backup to the file out through a temporary file, synced
@@ -114,8 +182,10 @@ func BackupTo(out string, db *DB, files *Files) (int64, error) {
 
 // Restore unpacks a backup into dataDir, which must hold no database. Each
 // file is checked against its digest as it is written; names in the archive
-// are accepted only in the two forms a backup writes, and written through
-// an os.Root, so an archive cannot place anything elsewhere.
+// are accepted only in the forms a backup writes, and written through an
+// os.Root, so an archive cannot place anything elsewhere. The manifest, when
+// the archive has one (every backup but those written before it existed),
+// must match what came before it.
 func Restore(r io.Reader, dataDir string) (err error) {
 	if entries, err := os.ReadDir(dataDir); err == nil && len(entries) > 0 {
 		what := "is not empty"
@@ -145,43 +215,26 @@ func Restore(r io.Reader, dataDir string) (err error) {
 		return err
 	}
 	defer files.Close()
-	tr := tar.NewReader(r)
-	sawDB := false
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			return fmt.Errorf("restore: the backup is damaged or cut short: %w", err)
-		}
-		switch {
-		case hdr.Typeflag == tar.TypeReg && hdr.Name == backupDB && !sawDB:
-			sawDB = true
-			if err := restoreDB(root, tr); err != nil {
-				return err
-			}
-		case hdr.Typeflag == tar.TypeReg && strings.HasPrefix(hdr.Name, backupFiles+"/"+keptDir+"/"):
-			digest := path.Base(hdr.Name)
-			if !validDigest(digest) || hdr.Name != path.Join(backupFiles, keptName(digest)) {
-				return fmt.Errorf("restore: unexpected entry %q", hdr.Name)
-			}
-			staged, err := files.Stage(tr, hdr.Size)
+	var seen archiveTally
+	err = walkBackup(r, &seen, func(kind backupEntry, hdr *tar.Header, digest string, r io.Reader) error {
+		switch kind {
+		case entryDatabase:
+			return restoreDB(root, r)
+		case entryFile:
+			staged, err := files.Stage(r, hdr.Size)
 			if err != nil {
-				return fmt.Errorf("restore %s: the backup is damaged or cut short: %w", hdr.Name, err)
+				return fmt.Errorf("%s: the backup is damaged or cut short: %w", hdr.Name, err)
 			}
 			if staged.Digest() != digest || staged.Size() != hdr.Size {
 				staged.Discard()
-				return fmt.Errorf("restore: %s does not match its digest: the backup is damaged", hdr.Name)
+				return fmt.Errorf("%s does not match its digest: the backup is damaged", hdr.Name)
 			}
-			if err := staged.Keep(); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("restore: unexpected entry %q", hdr.Name)
+			return staged.Keep()
 		}
-	}
-	if !sawDB {
-		return errors.New("restore: the archive holds no database; is it a designate backup?")
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
 	}
 	// The database goes in place last, once every file it names is kept.
 	if err := root.Rename(restoringDB, backupDB); err != nil {
@@ -211,7 +264,7 @@ func restoreDB(root *os.Root, r io.Reader) error {
 	}
 	if err != nil {
 		root.Remove(restoringDB)
-		return fmt.Errorf("restore database: the backup is damaged or cut short: %w", err)
+		return fmt.Errorf("database: the backup is damaged or cut short: %w", err)
 	}
 	return nil
 }

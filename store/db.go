@@ -68,7 +68,8 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.OpenTimeout == 0 {
 		opts.OpenTimeout = time.Second
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, ReadOnly: opts.ReadOnly, FreelistType: bolt.FreelistMapType})
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, ReadOnly: opts.ReadOnly, FreelistType: bolt.FreelistMapType,
+		InitialMmapSize: initialMmapSize(path, opts.ReadOnly)})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	} else if err != nil {

@@ -115,6 +115,7 @@ func (s *Server) routes() {
 	r.HandleFunc(api+"/me/password", s.passwordChange).Methods(http.MethodPost)
 	r.HandleFunc(api+"/me/assignments", s.worklist).Methods(http.MethodGet)
 	r.HandleFunc(api+"/audit", s.auditList).Methods(http.MethodGet)
+	r.HandleFunc(api+"/admin/backup", s.adminBackup).Methods(http.MethodGet)
 
 	s.pageRoutes()
 }

@@ -262,6 +262,7 @@ var accessMatrix = []mxRow{
 	{"POST /api/v1/users", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w403, w201}},
 	{"PATCH /api/v1/users/{id}", "", mxAccount, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w403, wOK}},
 	{"GET /api/v1/audit", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w403, wOK}},
+	{"GET /api/v1/admin/backup", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w403, wOK}},
 
 	// The outbox: the staff's. The matrix delivers no e-mail, so every
 	// message is pending and none may be retried (only a failed one is);

@@ -1,22 +1,35 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"designate/store"
 )
 
 // runBackup is `designate backup`: a consistent copy of the database and
-// every file its dossiers name, as one tar archive.
+// every file its dossiers name, as one tar archive. With the server stopped
+// it reads the data directory itself; while the server runs (it holds the
+// database) it fetches the same archive from the server, as the admin.
 func runBackup(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "data", "data directory")
 	out := fs.String("out", "", "file to write the backup to (a tar archive)")
+	var hot hotBackup
+	fs.StringVar(&hot.addr, "addr", "", "the running server's URL or HOST:PORT (default: addr of --config, else "+DefaultConfig().Addr+")")
+	fs.StringVar(&hot.config, "config", "", "the running server's configuration file, for its addr")
+	fs.StringVar(&hot.email, "email", "", "an admin account, to back up through the running server")
+	// The password never comes as a flag's value: a process's command line
+	// is readable by every user of the machine (ps, /proc/PID/cmdline) and
+	// stays in the shell's history.
+	fs.StringVar(&hot.passwordFile, "password-file", "", "file holding the admin's password (default: the environment's "+passwordEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -24,7 +37,13 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 		return errors.New("backup: --out FILE is required")
 	}
 	db, files, err := openOffline(*data, true)
-	if err != nil {
+	if errors.Is(err, store.ErrLocked) {
+		// The run's own context: the dispatch passes none to this command,
+		// and a long download must stop (and clean up) on Ctrl-C.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return hot.run(ctx, *out, stdout)
+	} else if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	defer db.Close()
@@ -44,7 +63,7 @@ func openOffline(data string, readOnly bool) (*store.DB, *store.Files, error) {
 	}
 	db, err := store.Open(dbFile(data), store.Options{ReadOnly: readOnly})
 	if errors.Is(err, store.ErrLocked) {
-		return nil, nil, fmt.Errorf("%w; stop the server first (a hot backup through the running server is planned)", err)
+		return nil, nil, fmt.Errorf("%w; stop the server first", err)
 	} else if err != nil {
 		return nil, nil, err
 	}

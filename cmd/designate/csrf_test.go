@@ -313,10 +313,10 @@ func TestCSRF_NoRouteChangesStateOnGET(t *testing.T) {
 					t.Errorf("GET %s as %s: status %d; body %s", p, c.name, r.Status, r.Body)
 				}
 				// The secretariat reads everything but accounts, the audit
-				// log, results before the announcement, an evaluator's own
-				// review and drafts.
-				refused := route == "/api/v1/users" || route == "/api/v1/audit" || route == "/api/v1/calls/{call}/results" ||
-					route == "/api/v1/applications/{id}/review" || // an evaluator's own
+				// log, the backup, results before the announcement, an
+				// evaluator's own review and list, and drafts.
+				refused := route == "/api/v1/users" || route == "/api/v1/audit" || route == "/api/v1/admin/backup" || route == "/api/v1/calls/{call}/results" ||
+					route == "/api/v1/applications/{id}/review" || route == "/api/v1/me/assignments" || // an evaluator's own
 					strings.Contains(p, caen.Dossier.ID)
 				if c.name == "secretariat" && (r.Status == 200) == refused {
 					t.Errorf("GET %s as the secretariat: status %d; body %s", p, r.Status, r.Body)

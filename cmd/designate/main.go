@@ -51,7 +51,9 @@ Usage:
   designate user add --data DIR --email E --password P --role R [--country CC] [--city NAME] [--field F] [--language en|fr]
   designate user list|disable|enable --data DIR [--email E]
   designate user role --data DIR --email E --role R [--country CC] [--city NAME] [--field F]
-  designate backup --data DIR --out FILE    a stopped server's database and files, as one archive
+  designate backup --data DIR --out FILE [--addr URL|--config FILE] [--email ADMIN [--password-file F]]
+                          the database and its files, as one archive; while the server runs,
+                          fetched from it as the admin (password in $DESIGNATE_PASSWORD or F)
   designate restore --data DIR --from FILE  unpack a backup into an empty data directory, then check it
   designate check --data DIR [--sweep]      verify every file a dossier names; --sweep removes orphans
   designate seed --data DIR [--dossiers N] [--drafts F] [--close-in D] [--call ID]

@@ -85,6 +85,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Service = engine.NewService(db, clock)
 	m.Service.Files = withFailpoints(files)
+	m.Service.Backups = store.Backup{DB: db, Files: files}
 	m.Service.SessionTTL = m.Config.SessionTTL
 	m.Service.SessionIdle = m.Config.SessionIdle
 	m.Service.SweepChunk = m.Config.SweepChunk
