@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sort"
 	"time"
 )
 
@@ -206,6 +207,53 @@ func checkCallShrink(tx ReadTx, old, next *Call) error {
 	for _, sec := range old.Sections {
 		if next.Section(sec.ID) == nil {
 			return Errorf(ECONFLICT, "The section %q cannot be removed: the call has dossiers.", sec.ID)
+		}
+	}
+	if next.MaxPerCountry < old.MaxPerCountry || (next.DistinctFields && !old.DistinctFields) {
+		return checkQuotaShrink(tx, next)
+	}
+	return nil
+}
+
+// checkQuotaShrink refuses a stricter quota that endorsements already given
+// break: an endorsement is the commission's decision, which a change of
+// the rules must not undo nor leave standing against them.
+func checkQuotaShrink(tx ReadTx, next *Call) error {
+	perCountry := map[string][]string{} // country -> fields of its endorsed dossiers
+	for _, st := range endorsedStates {
+		q := Query{Call: next.ID, State: st, Limit: MaxPageSize}
+		for {
+			page, cursor, err := tx.Applications(q)
+			if err != nil {
+				return err
+			}
+			for _, app := range page {
+				perCountry[app.Country] = append(perCountry[app.Country], app.Field)
+			}
+			if cursor == "" {
+				break
+			}
+			q.After = cursor
+		}
+	}
+	countries := make([]string, 0, len(perCountry))
+	for c := range perCountry {
+		countries = append(countries, c)
+	}
+	sort.Strings(countries)
+	for _, country := range countries {
+		fields := perCountry[country]
+		if len(fields) > next.MaxPerCountry {
+			return Errorf(ECONFLICT, "The quota cannot go down to %d: %s already has %d endorsed dossiers in this call.", next.MaxPerCountry, country, len(fields))
+		}
+		if next.DistinctFields {
+			seen := map[string]bool{}
+			for _, f := range fields {
+				if seen[f] {
+					return Errorf(ECONFLICT, "Endorsed dossiers cannot be required to be in different fields: %s already has two endorsed in %s.", country, f)
+				}
+				seen[f] = true
+			}
 		}
 	}
 	return nil

@@ -131,3 +131,47 @@ func TestEndorse_QuotaIsPerCall(t *testing.T) {
 
 	e.AssertStates(t, map[*engine.Application]engine.State{cannes: engine.Endorsed})
 }
+
+// A stricter quota cannot be set once endorsements break it: the
+// commission's decisions stand, and the data would break the rule the call
+// states. A stricter quota they respect, or a looser one, is accepted.
+func TestUpdateCall_StricterQuotaThanEndorsementsGiven_IsRefused(t *testing.T) {
+	e := MustOpenService(t)
+	c := NewCall(CallID, e.Clock.Now())
+	c.MaxPerCountry, c.DistinctFields = 2, false
+	call := e.MustCreateCall(t, c)
+	e.MustReach(t, call, e.City(t, "Rouen", "FR"), Film, engine.Endorsed)
+	e.MustReach(t, call, e.City(t, "Cannes", "FR"), Film, engine.Endorsed)
+	e.MustReach(t, call, e.City(t, "Covilhã", "PT"), Film, engine.Endorsed)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		max      int
+		distinct bool
+		code     string
+	}{
+		{"DownToOne", 1, false, engine.ECONFLICT},
+		{"DistinctFieldsTurnedOn", 2, true, engine.ECONFLICT},
+		{"UpToThree", 3, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cur, err := e.Service.Call(ctx, CallID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next := *cur
+			next.MaxPerCountry, next.DistinctFields = tc.max, tc.distinct
+			got, err := e.Service.UpdateCall(ctx, e.Secretariat(t), next)
+			if tc.code != "" {
+				AssertCode(t, err, tc.code)
+				if after, _ := e.Service.Call(ctx, CallID); after.MaxPerCountry != cur.MaxPerCountry || after.DistinctFields != cur.DistinctFields {
+					t.Errorf("refused, but the call now allows %d (distinct %v)", after.MaxPerCountry, after.DistinctFields)
+				}
+				return
+			}
+			if err != nil || got.MaxPerCountry != tc.max {
+				t.Fatalf("update: %+v, %v", got, err)
+			}
+		})
+	}
+}

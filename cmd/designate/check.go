@@ -5,12 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"designate/engine"
 )
 
-// runCheck is `designate check`: verify a stopped server's data and list
-// what is wrong; it fails when anything is.
+// runCheck is `designate check`: verify every invariant of a stopped
+// server's data (engine.Service.CheckData: the store's indexes, tally,
+// queues and references, each dossier against its history and its call, the
+// country quotas, and every file) and list what is wrong, a line each; it
+// fails when anything is.
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,20 +38,23 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "removed %d file(s) no dossier names\n", len(swept))
 	}
-	problems, err := svc.CheckFiles(ctx)
+	report, err := svc.CheckData(ctx)
 	if err != nil {
-		return fmt.Errorf("check: %w", err)
+		return err
 	}
-	for _, p := range problems {
-		if p.Application != "" {
-			fmt.Fprintf(stdout, "file %s of dossier %s: %s\n", p.Digest, p.Application, p.Problem)
-		} else {
-			fmt.Fprintf(stdout, "file %s: %s\n", p.Digest, p.Problem)
-		}
+	for _, p := range report.Problems {
+		fmt.Fprintln(stdout, p)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("check: %d problem(s) in %s", len(problems), *data)
+	if more := report.Total - len(report.Problems); more > 0 {
+		fmt.Fprintf(stdout, "and %d more problem(s) not listed\n", more)
 	}
-	fmt.Fprintf(stdout, "check: %s is sound (every file a dossier names is there, whole)\n", *data)
+	if report.Total > 0 {
+		return fmt.Errorf("check: %d problem(s) in %s", report.Total, *data)
+	}
+	checked := make([]string, len(report.Checked))
+	for i, c := range report.Checked {
+		checked[i] = fmt.Sprintf("%d %s", c.N, c.What)
+	}
+	fmt.Fprintf(stdout, "check: data is sound in %s: %s\n", *data, strings.Join(checked, ", "))
 	return nil
 }

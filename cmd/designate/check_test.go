@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"designate/engine"
+	"designate/store"
 )
 
 // durFixture is a stopped server's data directory holding two cities'
@@ -197,5 +202,83 @@ func TestCheck_RefusesWhileServingAndWithoutDatabase(t *testing.T) {
 	}
 	if _, err := os.Stat(dbFile(empty)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("check of an empty directory made a database: %v", err)
+	}
+}
+
+// ckServedData is a stopped server's data directory after real work: the
+// demo's call, accounts and dossiers (drafted, submitted, endorsed, with
+// their files and e-mails), and over the API a call configured, a city's
+// dossier started, given a file and withdrawn. It returns the directory and
+// that dossier's id.
+func ckServedData(t *testing.T) (data, withdrawn string) {
+	t.Helper()
+	tm := MustRunMain(t, true)
+	sec := tm.MustUser("ck-secretariat@example.org", engine.RoleSecretariat, "", "")
+	tm.MustDo(201, "POST", "/api/v1/calls", sec, durCallBody("files-2027"), nil)
+	lyon := tm.newCity("Lyon", "FR", "Film")
+	tm.startDossier(lyon, "files-2027")
+	durUpload(t, http.DefaultClient, tm.URL(), lyon.Token, lyon.Dossier.ID, "letter", "lettre.pdf", demoPDF("Lyon", "Letter"))
+	lyon.Dossier = tm.dossier(lyon.Dossier.ID, lyon.Token)
+	tm.move(lyon.Token, &lyon.Dossier, "withdraw", "", "withdrawn")
+	tm.Stop()
+	return tm.Config.Data, lyon.Dossier.ID
+}
+
+// The real command on a served data directory says it is sound and what it
+// looked at; once a dossier's state is changed behind its history (through
+// the store, which keeps the indexes in step) and an account's e-mail
+// entry is deleted (with bbolt), it fails, listing exactly those two.
+func TestCheck_ServedData_IsSound_ThenCorruptionsAreListed(t *testing.T) {
+	data, id := ckServedData(t)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"check", "--data", data}, &out, &errOut)
+	if err != nil || !strings.Contains(out.String(), "check: data is sound in "+data) {
+		t.Fatalf("check of the served data: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	for _, what := range []string{" dossiers", " history events", " index entries", " tally counts", " outbox messages", " files named by dossiers"} {
+		if !strings.Contains(out.String(), what) {
+			t.Errorf("the check's summary does not say how many%s it looked at:\n%s", what, out.String())
+		}
+	}
+
+	db, err := store.Open(dbFile(data), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var account string
+	err = db.Update(context.Background(), func(tx engine.Tx) error {
+		app, err := tx.Application(id)
+		if err != nil {
+			return err
+		}
+		app.State = engine.Draft
+		u, err := tx.UserByEmail("lyon@fr.example.org")
+		if err != nil {
+			return err
+		}
+		account = u.ID
+		return tx.PutApplication(app)
+	})
+	if cerr := db.Close(); err != nil || cerr != nil {
+		t.Fatalf("change the dossier: %v %v", err, cerr)
+	}
+	b, err := bolt.Open(dbFile(data), 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("emails")).Delete([]byte("lyon@fr.example.org")) })
+	if cerr := b.Close(); err != nil || cerr != nil {
+		t.Fatalf("delete the e-mail entry: %v %v", err, cerr)
+	}
+
+	out.Reset()
+	err = run(context.Background(), []string{"check", "--data", data}, &out, &errOut)
+	if err == nil || err.Error() != "check: 2 problem(s) in "+data {
+		t.Fatalf("check of the corrupted data: %v, want 2 problems\n%s", err, out.String())
+	}
+	want := "account " + account + `: its e-mail "lyon@fr.example.org" is not in emails` + "\n" +
+		"dossier " + id + ": its state is draft, but its last history event (2, withdraw) left it withdrawn\n"
+	if out.String() != want {
+		t.Fatalf("check listed\n%s\nwant\n%s", out.String(), want)
 	}
 }

@@ -55,7 +55,7 @@ Usage:
                           the database and its files, as one archive; while the server runs,
                           fetched from it as the admin (password in $DESIGNATE_PASSWORD or F)
   designate restore --data DIR --from FILE  unpack a backup into an empty data directory, then check it
-  designate check --data DIR [--sweep]      verify every file a dossier names; --sweep removes orphans
+  designate check --data DIR [--sweep]      verify every invariant of the data and every file; --sweep removes orphans
   designate seed --data DIR [--dossiers N] [--drafts F] [--close-in D] [--call ID]
                           a stopped server's database gets a call of N synthetic dossiers (load tests)
   designate diagram       print the lifecycle diagram (Mermaid) drawn from the engine's table
