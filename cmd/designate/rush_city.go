@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"designate/engine"
 )
@@ -267,6 +268,9 @@ func (r *rushRun) resync(c *rushCity) bool {
 	status, raw, _, err := r.do(http.MethodGet, "/api/v1/applications/"+c.id, c.token, "", nil)
 	var d rushDossier
 	if err != nil || status != http.StatusOK || json.Unmarshal(raw, &d) != nil {
+		// The server is down or refusing: wait as a measured request does,
+		// rather than spinning on the cores the server would need back.
+		time.Sleep(50 * time.Millisecond)
 		return false
 	}
 	c.state, c.version, c.stale = d.State, d.Version, false
