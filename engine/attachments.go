@@ -550,47 +550,6 @@ func (s *Service) orphanFiles(ctx context.Context) ([]string, error) {
 	return orphans, err
 }
 
-// FileProblem is what the integrity check found wrong with a file.
-type FileProblem struct {
-	Digest      string `json:"sha256"`
-	Application string `json:"application,omitempty"`
-	Problem     string `json:"problem"`
-}
-
-// CheckFiles verifies that every file a dossier names is there with its
-// size and digest, and lists the kept files no dossier names.
-func (s *Service) CheckFiles(ctx context.Context) ([]FileProblem, error) {
-	var problems []FileProblem
-	err := s.store.View(ctx, func(tx ReadTx) error {
-		q := Query{Limit: MaxPageSize}
-		for {
-			page, next, err := tx.Applications(q)
-			if err != nil {
-				return err
-			}
-			for _, app := range page {
-				for _, at := range app.Attachments {
-					if msg := s.verifyFile(at); msg != "" {
-						problems = append(problems, FileProblem{Digest: at.SHA256, Application: app.ID, Problem: msg})
-					}
-				}
-			}
-			if next == "" {
-				return nil
-			}
-			q.After = next
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	orphans, err := s.orphanFiles(ctx)
-	for _, d := range orphans {
-		problems = append(problems, FileProblem{Digest: d, Problem: "orphan: no dossier names this file (a sweep at start-up removes it)"})
-	}
-	return problems, err
-}
-
 // verifyFile re-reads a kept file and returns what is wrong with it, or "".
 func (s *Service) verifyFile(at Attachment) string {
 	f, err := s.Files.Open(at.SHA256)

@@ -18,13 +18,7 @@ func (s *Server) pageAssign(w http.ResponseWriter, r *http.Request) {
 	a, id := actorOf(r), mux.Vars(r)["id"]
 	evaluator, kind := r.PostForm.Get("evaluator"), r.PostForm.Get("kind")
 	if _, err := s.svc.Assign(r.Context(), a, id, evaluator, kind); err != nil {
-		app, aerr := s.svc.Application(r.Context(), a, id)
-		if aerr != nil {
-			s.pageFail(w, r, aerr)
-			return
-		}
-		t := tr{lang: readerLanguage(r), c: s.catalog}
-		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], app, typedInput{Evaluator: evaluator, Kind: kind}, s.explain(t, err))
+		s.showRefusal(w, r, id, typedInput{Evaluator: evaluator, Kind: kind}, err)
 		return
 	}
 	redirectTo(w, r, "/dossiers/"+id+"?notice=assigned#evaluation-h")

@@ -17,13 +17,7 @@ func (s *Server) pageConflict(w http.ResponseWriter, r *http.Request) {
 	}
 	a, id := actorOf(r), mux.Vars(r)["id"]
 	if _, err := s.svc.DeclareConflict(r.Context(), a, id, r.PostForm.Get("reason")); err != nil {
-		app, aerr := s.svc.Application(r.Context(), a, id)
-		if aerr != nil {
-			s.pageFail(w, r, aerr)
-			return
-		}
-		t := tr{lang: readerLanguage(r), c: s.catalog}
-		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], app, typedInput{}, s.explain(t, err))
+		s.showRefusal(w, r, id, typedInput{}, err)
 		return
 	}
 	redirectTo(w, r, "/reviews?notice=conflict")

@@ -144,3 +144,20 @@ func (s *Server) showDossier(w http.ResponseWriter, r *http.Request, status int,
 	}
 	s.render(w, r, status, "dossier", view{Title: t.S("dossier.title", app.City, t.Field(app.Field)), Error: pe, Data: d})
 }
+
+// showRefusal answers a form of the dossier page the engine refused: the
+// page again, as the reader may now see the dossier, with the refusal by
+// its inputs and what was typed. adjust, if any, places the messages.
+func (s *Server) showRefusal(w http.ResponseWriter, r *http.Request, id string, typed typedInput, err error, adjust ...func(*pageError)) {
+	app, aerr := s.svc.Application(r.Context(), actorOf(r), id)
+	if aerr != nil {
+		s.pageFail(w, r, aerr)
+		return
+	}
+	t := tr{lang: readerLanguage(r), c: s.catalog}
+	pe := s.explain(t, err)
+	for _, f := range adjust {
+		f(pe)
+	}
+	s.showDossier(w, r, statusOf[engine.ErrorCode(err)], app, typed, pe)
+}

@@ -22,11 +22,5 @@ func (s *Server) pageFileUpload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	app, aerr := s.svc.Application(r.Context(), a, vars["id"])
-	if aerr != nil {
-		s.pageFail(w, r, aerr)
-		return
-	}
-	t := tr{lang: readerLanguage(r), c: s.catalog}
-	s.showDossier(w, r, statusOf[engine.ErrorCode(err)], app, typedInput{}, s.explain(t, err))
+	s.showRefusal(w, r, vars["id"], typedInput{}, err)
 }

@@ -25,20 +25,14 @@ func (s *Server) pageMove(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
 	app, err := s.svc.Transition(r.Context(), a, id, m)
 	if err != nil {
-		stored, aerr := s.svc.Application(r.Context(), a, id)
-		if aerr != nil {
-			s.pageFail(w, r, aerr)
-			return
-		}
-		t := tr{lang: readerLanguage(r), c: s.catalog}
-		pe := s.explain(t, err)
 		// Each move has its own reason box: the message goes by the one
 		// of the refused move.
-		if msg, ok := pe.Fields["note"]; ok {
-			delete(pe.Fields, "note")
-			pe.Fields["note-"+m.Event] = msg
-		}
-		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], stored, typedInput{}, pe)
+		s.showRefusal(w, r, id, typedInput{}, err, func(pe *pageError) {
+			if msg, ok := pe.Fields["note"]; ok {
+				delete(pe.Fields, "note")
+				pe.Fields["note-"+m.Event] = msg
+			}
+		})
 		return
 	}
 	if m.Event == engine.EventSubmit {

@@ -177,21 +177,7 @@ func crStartRush(t *testing.T, bin, serverURL, data, ackLog string) *crRushProc 
 	cmd.Env = slices.DeleteFunc(durWithoutFailpoint(os.Environ()), func(kv string) bool { return strings.HasPrefix(kv, "DESIGNATE_RUSH_ADMIN_") })
 	p := &crRushProc{t: t, cmd: cmd, ackLog: ackLog, stdout: &procOutput{}, stderr: &procOutput{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = cmd.Wait() // the exit is read from cmd.ProcessState
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
+	startProc(t, cmd, p.done)
 	return p
 }
 

@@ -118,21 +118,7 @@ func startServerProc(t *testing.T, bin, config, data string, env ...string) *ser
 	cmd.Env = append(durWithoutFailpoint(os.Environ()), env...)
 	p := &serverProc{t: t, cmd: cmd, stdout: &procOutput{url: make(chan string, 1)}, stderr: &procOutput{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = cmd.Wait() // the exit is read from cmd.ProcessState
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
+	startProc(t, cmd, p.done)
 	select {
 	case p.URL = <-p.stdout.url:
 	case <-p.done:
@@ -143,6 +129,27 @@ func startServerProc(t *testing.T, bin, config, data string, env ...string) *ser
 	// A fresh connection per request: none outlives the process.
 	p.client = &http.Client{Timeout: durProcTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	return p
+}
+
+// startProc starts cmd and closes done once it has exited (its output
+// read); a process the test did not stop by itself is killed at the end.
+func startProc(t *testing.T, cmd *exec.Cmd, done chan struct{}) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = cmd.Wait() // the exit is read from cmd.ProcessState
+		close(done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		default:
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
 }
 
 // wait waits for the process to exit and returns how it did.
