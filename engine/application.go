@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"maps"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 )
@@ -72,14 +74,14 @@ type Contact struct {
 // own business: nobody else sees it.
 func (a *Application) LeftDraft() bool { return a.SubmittedAt != nil }
 
-// clone returns a deep copy, so a refused change never touches the original.
-func (a *Application) clone() *Application {
+// Clone returns a deep copy, so a refused change never touches the
+// original, and a copy kept by the store is never changed by its readers.
+func (a *Application) Clone() *Application {
 	b := *a
-	b.Sections = make(map[string]string, len(a.Sections))
-	for k, v := range a.Sections {
-		b.Sections[k] = v
-	}
-	b.Attachments = append([]Attachment(nil), a.Attachments...)
+	// maps.Clone and slices.Clone keep nil as nil and empty as empty, so
+	// a copy encodes exactly as its original.
+	b.Sections = maps.Clone(a.Sections)
+	b.Attachments = slices.Clone(a.Attachments)
 	if a.SubmittedAt != nil {
 		t := *a.SubmittedAt
 		b.SubmittedAt = &t

@@ -170,7 +170,7 @@ func (s *Service) SaveApplication(ctx context.Context, actor Actor, id string, e
 		if now.After(call.Close()) {
 			return Errorf(EDEADLINEPASSED, "The submission deadline (%s) has passed.", formatInstant(call.SubmissionDeadline, call))
 		}
-		next := app.clone()
+		next := app.Clone()
 		next.Contacts = edit.Contacts
 		next.Sections = map[string]string{}
 		for k, v := range edit.Sections {
@@ -243,7 +243,7 @@ func (s *Service) move(ctx context.Context, tx Tx, call *Call, app *Application,
 	if err != nil {
 		return nil, err
 	}
-	next := app.clone()
+	next := app.Clone()
 	next.State, next.Version, next.UpdatedAt = to, app.Version+1, now
 	if contains(embargoedEvents, event) {
 		next.HiddenMoves++

@@ -287,7 +287,7 @@ func (s *Service) Attach(ctx context.Context, actor Actor, id, slotID string, up
 		if err := sameFile(app, slotID, up.Replace, digest); err != nil {
 			return err
 		}
-		next := app.clone()
+		next := app.Clone()
 		at := Attachment{Slot: slotID, Name: up.Name, Type: facts.Type, MediaType: facts.Type.MediaType(),
 			Size: size, SHA256: digest, Width: facts.Width, Height: facts.Height, UploadedAt: now}
 		if up.Replace > 0 {
@@ -412,7 +412,7 @@ func (s *Service) Detach(ctx context.Context, actor Actor, id, slotID string, n 
 		if i < 0 {
 			return Errorf(ENOTFOUND, "The slot %q has no file %d.", slotID, n)
 		}
-		next := app.clone()
+		next := app.Clone()
 		next.Attachments = placeAttachments(call, append(next.Attachments[:i:i], next.Attachments[i+1:]...))
 		next.Version, next.UpdatedAt = app.Version+1, s.clock.Now()
 		saved = next

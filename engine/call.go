@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -63,6 +64,27 @@ type Section struct {
 type Localized struct {
 	EN string `json:"en"`
 	FR string `json:"fr"`
+}
+
+// Clone returns a deep copy, so a copy kept by the store is never changed
+// by its readers.
+func (c *Call) Clone() *Call {
+	d := *c
+	// slices.Clone keeps nil as nil and empty as empty, so a copy encodes
+	// exactly as its original.
+	d.Fields = slices.Clone(c.Fields)
+	d.Languages = slices.Clone(c.Languages)
+	d.Sections = slices.Clone(c.Sections)
+	d.Attachments = slices.Clone(c.Attachments)
+	for i := range d.Attachments {
+		d.Attachments[i].Types = slices.Clone(c.Attachments[i].Types)
+	}
+	d.Review.Criteria = slices.Clone(c.Review.Criteria)
+	if c.AnnouncedAt != nil {
+		t := *c.AnnouncedAt
+		d.AnnouncedAt = &t
+	}
+	return &d
 }
 
 // Close is the enforced close: the submission deadline plus the grace period.

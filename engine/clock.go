@@ -16,8 +16,10 @@ type Clock interface {
 // SystemClock is the wall clock.
 type SystemClock struct{}
 
-// Now returns the current wall-clock time.
-func (SystemClock) Now() time.Time { return time.Now() }
+// Now is the wall clock in UTC, without a monotonic reading: every instant
+// the engine keeps goes to disk as text, and one read back must equal the
+// one kept (the store caches decoded records, see store.decoded).
+func (SystemClock) Now() time.Time { return time.Now().UTC() }
 
 // After is time.After.
 func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

@@ -43,11 +43,11 @@ func present(tx ReadTx, a Actor, call *Call, app *Application, now time.Time) (*
 		}
 		// After the announcement everyone sees the moves; the count of
 		// those that were hidden stays the secretariat's bookkeeping.
-		shown := app.clone()
+		shown := app.Clone()
 		shown.HiddenMoves = 0
 		return shown, nil
 	}
-	shown := app.clone()
+	shown := app.Clone()
 	shown.State = shownState(a, call, app, now)
 	shown.Version = app.Version - app.HiddenMoves
 	shown.HiddenMoves = 0

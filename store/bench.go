@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -15,14 +16,17 @@ const BenchBucket = "bench"
 var bucketBench = []byte(BenchBucket)
 
 // BenchWrite stores value under key in the bench bucket, through the path
-// every engine write takes: bbolt's Batch with the store's MaxBatchDelay, so
-// it shares its commit with concurrent writes, and returns once that commit
-// is synced. A load test compares the product's writes with it.
+// every engine write takes (the committer), so it shares its commit with
+// concurrent writes, and returns once that commit is synced. A load test
+// compares the product's writes with it.
 func (db *DB) BenchWrite(ctx context.Context, key, value []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.Batch(func(btx *bolt.Tx) error {
+	if db.commit == nil {
+		return errors.New("the database is open read-only")
+	}
+	return db.commit.do(func(btx *bolt.Tx) error {
 		b, err := btx.CreateBucketIfNotExists(bucketBench)
 		if err != nil {
 			return err

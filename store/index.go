@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -69,7 +68,7 @@ func containsKey(keys [][]byte, k []byte) bool {
 // FileUsed reports whether any dossier names the file.
 func (t *tx) FileUsed(digest string) (bool, error) {
 	p := indexPrefix(idxFile, digest)
-	k, _ := t.btx.Bucket(bucketIndex).Cursor().Seek(p)
+	k, _ := t.bucket(bucketIndex).Cursor().Seek(p)
 	return k != nil && bytes.HasPrefix(k, p), nil
 }
 
@@ -114,18 +113,18 @@ func (t *tx) Applications(q engine.Query) ([]*engine.Application, string, error)
 		next = string(ids[limit-1])
 	}
 	items := make([]*engine.Application, 0, len(ids))
-	apps := t.btx.Bucket(bucketApps)
+	apps := t.bucket(bucketApps)
 	for _, id := range ids {
 		raw := apps.Get(id)
 		if raw == nil {
 			return nil, "", fmt.Errorf("index names dossier %s, which is missing", id)
 		}
-		var a engine.Application
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return nil, "", fmt.Errorf("decode dossier %s: %w", id, err)
+		a, err := t.decodeApplication(string(id), raw, false)
+		if err != nil {
+			return nil, "", err
 		}
-		t.remember(&a)
-		items = append(items, &a)
+		t.remember(a)
+		items = append(items, a)
 	}
 	return items, next, nil
 }
@@ -137,7 +136,7 @@ func (t *tx) Applications(q engine.Query) ([]*engine.Application, string, error)
 func (t *tx) matchingCityText(q engine.Query, n int) [][]byte {
 	want := engine.Fold(q.CityContains)
 	base := prefixes(q)
-	c := t.btx.Bucket(bucketIndex).Cursor()
+	c := t.bucket(bucketIndex).Cursor()
 	var lists [][][]byte
 	for k, _ := c.Seek([]byte{idxCity}); k != nil && k[0] == idxCity; {
 		city, _, ok := bytes.Cut(k[1:], []byte{0})
@@ -185,7 +184,7 @@ func mergeIDs(lists [][][]byte, n int) [][]byte {
 func (t *tx) matchingIDs(ps [][]byte, after string, n int) [][]byte {
 	var out [][]byte
 	if len(ps) == 0 {
-		c := t.btx.Bucket(bucketApps).Cursor()
+		c := t.bucket(bucketApps).Cursor()
 		k, _ := c.Seek([]byte(after))
 		if k != nil && string(k) == after {
 			k, _ = c.Next()
@@ -195,7 +194,7 @@ func (t *tx) matchingIDs(ps [][]byte, after string, n int) [][]byte {
 		}
 		return out
 	}
-	idx := t.btx.Bucket(bucketIndex)
+	idx := t.bucket(bucketIndex)
 	cursors := make([]*bolt.Cursor, len(ps))
 	for i := range ps {
 		cursors[i] = idx.Cursor()

@@ -42,32 +42,32 @@ func (t *tx) Message(id string) (*engine.Message, error) {
 // PutMessage stores the message and moves it between the queues.
 func (t *tx) PutMessage(m *engine.Message) error {
 	t.wrote = true
-	if raw := t.btx.Bucket(bucketOutbox).Get([]byte(m.ID)); raw != nil {
+	if raw := t.bucket(bucketOutbox).Get([]byte(m.ID)); raw != nil {
 		var old engine.Message
 		if err := json.Unmarshal(raw, &old); err != nil {
 			return fmt.Errorf("decode message %s: %w", m.ID, err)
 		}
-		if err := t.btx.Bucket(bucketOutboxPending).Delete(pendingKey(&old)); err != nil {
+		if err := t.bucket(bucketOutboxPending).Delete(pendingKey(&old)); err != nil {
 			return err
 		}
-		if err := t.btx.Bucket(bucketOutboxHeld).Delete(heldKey(&old)); err != nil {
+		if err := t.bucket(bucketOutboxHeld).Delete(heldKey(&old)); err != nil {
 			return err
 		}
-		if err := t.btx.Bucket(bucketOutboxState).Delete(stateKey(&old)); err != nil {
+		if err := t.bucket(bucketOutboxState).Delete(stateKey(&old)); err != nil {
 			return err
 		}
 	}
 	switch m.State {
 	case engine.MessagePending:
-		if err := t.btx.Bucket(bucketOutboxPending).Put(pendingKey(m), nil); err != nil {
+		if err := t.bucket(bucketOutboxPending).Put(pendingKey(m), nil); err != nil {
 			return err
 		}
 	case engine.MessageHeld:
-		if err := t.btx.Bucket(bucketOutboxHeld).Put(heldKey(m), nil); err != nil {
+		if err := t.bucket(bucketOutboxHeld).Put(heldKey(m), nil); err != nil {
 			return err
 		}
 	}
-	if err := t.btx.Bucket(bucketOutboxState).Put(stateKey(m), nil); err != nil {
+	if err := t.bucket(bucketOutboxState).Put(stateKey(m), nil); err != nil {
 		return err
 	}
 	return t.put(bucketOutbox, m.ID, m)
@@ -76,7 +76,7 @@ func (t *tx) PutMessage(m *engine.Message) error {
 // PendingMessages returns pending messages due at now, soonest first.
 func (t *tx) PendingMessages(now time.Time, limit int) ([]*engine.Message, error) {
 	var out []*engine.Message
-	c := t.btx.Bucket(bucketOutboxPending).Cursor()
+	c := t.bucket(bucketOutboxPending).Cursor()
 	for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
 		if len(k) < 8 || int64(binary.BigEndian.Uint64(k[:8])) > now.UnixNano() {
 			break
@@ -94,7 +94,7 @@ func (t *tx) PendingMessages(now time.Time, limit int) ([]*engine.Message, error
 func (t *tx) HeldMessages(callID string) ([]*engine.Message, error) {
 	var out []*engine.Message
 	p := []byte(callID + "\x00")
-	c := t.btx.Bucket(bucketOutboxHeld).Cursor()
+	c := t.bucket(bucketOutboxHeld).Cursor()
 	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
 		m, err := t.Message(string(k[len(p):]))
 		if err != nil {
@@ -110,7 +110,7 @@ func (t *tx) HeldMessages(callID string) ([]*engine.Message, error) {
 func (t *tx) Messages(state string, limit int) ([]*engine.Message, error) {
 	var out []*engine.Message
 	if state == "" {
-		c := t.btx.Bucket(bucketOutbox).Cursor()
+		c := t.bucket(bucketOutbox).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
 			var m engine.Message
 			if err := json.Unmarshal(v, &m); err != nil {
@@ -121,7 +121,7 @@ func (t *tx) Messages(state string, limit int) ([]*engine.Message, error) {
 		return out, nil
 	}
 	p := []byte(state + "\x00")
-	c := t.btx.Bucket(bucketOutboxState).Cursor()
+	c := t.bucket(bucketOutboxState).Cursor()
 	// The last key under the prefix: seek past it and step back.
 	k, _ := c.Seek(append([]byte(state), 1))
 	if k == nil {

@@ -18,7 +18,7 @@ var (
 
 // Review returns the evaluator's review of the dossier.
 func (t *tx) Review(appID, evaluatorID string) (*engine.Review, error) {
-	raw := t.btx.Bucket(bucketReviews).Get(assignmentKey(appID, evaluatorID))
+	raw := t.bucket(bucketReviews).Get(assignmentKey(appID, evaluatorID))
 	if raw == nil {
 		return nil, engine.Errorf(engine.ENOTFOUND, "No such review.")
 	}
@@ -42,7 +42,7 @@ func (t *tx) Conflicts(appID string) ([]engine.Conflict, error) {
 // listUnder decodes every record of the bucket under the dossier's prefix.
 func listUnder[T any](t *tx, bucket []byte, appID string) ([]T, error) {
 	out := []T{}
-	c := t.btx.Bucket(bucket).Cursor()
+	c := t.bucket(bucket).Cursor()
 	prefix := []byte(appID + "\x00")
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var r T
@@ -61,13 +61,13 @@ func (t *tx) PutReview(r *engine.Review) error {
 	if err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketReviews).Put(assignmentKey(r.Application, r.Evaluator), raw)
+	return t.bucket(bucketReviews).Put(assignmentKey(r.Application, r.Evaluator), raw)
 }
 
 // DeleteReview removes the review, if there is one.
 func (t *tx) DeleteReview(appID, evaluatorID string) error {
 	t.wrote = true
-	return t.btx.Bucket(bucketReviews).Delete(assignmentKey(appID, evaluatorID))
+	return t.bucket(bucketReviews).Delete(assignmentKey(appID, evaluatorID))
 }
 
 // PutConflict stores the declaration.
@@ -77,5 +77,5 @@ func (t *tx) PutConflict(c *engine.Conflict) error {
 	if err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketConflicts).Put(assignmentKey(c.Application, c.Evaluator), raw)
+	return t.bucket(bucketConflicts).Put(assignmentKey(c.Application, c.Evaluator), raw)
 }

@@ -33,8 +33,12 @@ func tallyKey(a *engine.Application) []byte {
 
 // addTally adds delta to the count under key, deleting a count that falls
 // to zero so the bucket holds only what exists.
-func addTally(b *bolt.Bucket, key []byte, delta int64) error {
+func addTally(b kv, key []byte, delta int64) error {
 	if key == nil {
+		return nil
+	}
+	if o, ok := b.(*optBucket); ok {
+		o.opt.tally[string(key)] += delta
 		return nil
 	}
 	var n int64
@@ -57,11 +61,10 @@ func addTally(b *bolt.Bucket, key []byte, delta int64) error {
 func (t *tx) Tally(callID string) ([]engine.Count, error) {
 	var out []engine.Count
 	p := append([]byte(callID), 0)
-	b := t.btx.Bucket(bucketTally)
-	if b == nil {
+	if t.btx.Bucket(bucketTally) == nil {
 		return nil, fmt.Errorf("this database has no tally yet: open it once with the server to migrate it")
 	}
-	c := b.Cursor()
+	c := t.bucket(bucketTally).Cursor()
 	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
 		state, field, ok := bytes.Cut(k[len(p):], []byte{0})
 		if !ok || len(v) != 8 {

@@ -14,6 +14,11 @@ import (
 // tx is one bbolt transaction seen in the engine's terms.
 type tx struct {
 	btx *bolt.Tx
+	// cache holds decoded dossiers and calls shared by every transaction.
+	cache *caches
+	// opt is set in the first half of an optimistic write (see
+	// optimistic): reads are recorded, writes buffered.
+	opt *optimistic
 	// wrote is set by every write, so Update knows whether a refusal left
 	// writes behind.
 	wrote bool
@@ -25,6 +30,26 @@ type tx struct {
 
 var _ engine.Tx = (*tx)(nil)
 
+// kv is a bucket as the transaction's methods use it: bbolt's, or the
+// snapshot's in the first half of an optimistic write.
+type kv interface {
+	Get(key []byte) []byte
+	Put(key, value []byte) error
+	Delete(key []byte) error
+	Cursor() *bolt.Cursor
+	ForEach(fn func(k, v []byte) error) error
+}
+
+// bucket is the named bucket, through which every read and write of the
+// transaction's methods goes.
+func (t *tx) bucket(name []byte) kv {
+	b := t.btx.Bucket(name)
+	if t.opt == nil {
+		return b
+	}
+	return &optBucket{name: name, b: b, opt: t.opt}
+}
+
 // userRecord keeps the password hash, which engine.User never serialises.
 type userRecord struct {
 	*engine.User
@@ -32,7 +57,7 @@ type userRecord struct {
 }
 
 func (t *tx) get(bucket []byte, key string, v any, what string) error {
-	raw := t.btx.Bucket(bucket).Get([]byte(key))
+	raw := t.bucket(bucket).Get([]byte(key))
 	if raw == nil {
 		return engine.Errorf(engine.ENOTFOUND, "No such %s.", what)
 	}
@@ -48,27 +73,42 @@ func (t *tx) put(bucket []byte, key string, v any) error {
 		return err
 	}
 	t.wrote = true
-	return t.btx.Bucket(bucket).Put([]byte(key), raw)
+	return t.bucket(bucket).Put([]byte(key), raw)
 }
 
 // Call returns the call. Returns ENOTFOUND if there is none.
 func (t *tx) Call(id string) (*engine.Call, error) {
-	var c engine.Call
-	if err := t.get(bucketCalls, id, &c, "call"); err != nil {
-		return nil, err
+	raw := t.bucket(bucketCalls).Get([]byte(id))
+	if raw == nil {
+		return nil, engine.Errorf(engine.ENOTFOUND, "No such call.")
 	}
+	return t.decodeCall(id, raw)
+}
+
+// decodeCall decodes a stored call, or copies the one kept decoded from
+// the same bytes. Every dossier's rules need its call, so every request
+// reads one.
+func (t *tx) decodeCall(id string, raw []byte) (*engine.Call, error) {
+	if c, ok := t.cache.calls.get(id, raw); ok {
+		return c, nil
+	}
+	var c engine.Call
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("decode call %q: %w", id, err)
+	}
+	t.cache.calls.put(id, bytes.Clone(raw), &c)
 	return &c, nil
 }
 
 // Calls returns every call, by id.
 func (t *tx) Calls() ([]*engine.Call, error) {
 	calls := []*engine.Call{}
-	err := t.btx.Bucket(bucketCalls).ForEach(func(k, v []byte) error {
-		var c engine.Call
-		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("decode call %q: %w", k, err)
+	err := t.bucket(bucketCalls).ForEach(func(k, v []byte) error {
+		c, err := t.decodeCall(string(k), v)
+		if err != nil {
+			return err
 		}
-		calls = append(calls, &c)
+		calls = append(calls, c)
 		return nil
 	})
 	return calls, err
@@ -79,11 +119,33 @@ func (t *tx) PutCall(c *engine.Call) error { return t.put(bucketCalls, c.ID, c) 
 
 // Application returns the dossier. Returns ENOTFOUND if there is none.
 func (t *tx) Application(id string) (*engine.Application, error) {
-	var a engine.Application
-	if err := t.get(bucketApps, id, &a, "dossier"); err != nil {
+	raw := t.bucket(bucketApps).Get([]byte(id))
+	if raw == nil {
+		return nil, engine.Errorf(engine.ENOTFOUND, "No such dossier.")
+	}
+	a, err := t.decodeApplication(id, raw, true)
+	if err != nil {
 		return nil, err
 	}
-	t.remember(&a)
+	t.remember(a)
+	return a, nil
+}
+
+// decodeApplication decodes a stored dossier, or copies the one kept
+// decoded from the same bytes; keep says whether to keep what it decodes
+// (a dossier read by itself is likely read or written again soon, the
+// dossiers of a list page are not).
+func (t *tx) decodeApplication(id string, raw []byte, keep bool) (*engine.Application, error) {
+	if a, ok := t.cache.apps.get(id, raw); ok {
+		return a, nil
+	}
+	var a engine.Application
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, fmt.Errorf("decode dossier %q: %w", id, err)
+	}
+	if keep {
+		t.cache.apps.put(id, bytes.Clone(raw), &a)
+	}
 	return &a, nil
 }
 
@@ -109,16 +171,16 @@ func (t *tx) PutApplication(a *engine.Application) error {
 	t.wrote = true
 	old, known := t.indexed[a.ID]
 	if !known {
-		if raw := t.btx.Bucket(bucketApps).Get([]byte(a.ID)); raw != nil {
-			var prev engine.Application
-			if err := json.Unmarshal(raw, &prev); err != nil {
-				return fmt.Errorf("decode dossier %q: %w", a.ID, err)
+		if raw := t.bucket(bucketApps).Get([]byte(a.ID)); raw != nil {
+			prev, err := t.decodeApplication(a.ID, raw, false)
+			if err != nil {
+				return err
 			}
-			old, known = derived{index: indexKeys(&prev), tally: tallyKey(&prev)}, true
+			old, known = derived{index: indexKeys(prev), tally: tallyKey(prev)}, true
 		}
 	}
 	next := t.remember(a)
-	idx := t.btx.Bucket(bucketIndex)
+	idx := t.bucket(bucketIndex)
 	for _, k := range old.index {
 		if !containsKey(next.index, k) {
 			if err := idx.Delete(k); err != nil {
@@ -134,7 +196,7 @@ func (t *tx) PutApplication(a *engine.Application) error {
 		}
 	}
 	if !known || !bytes.Equal(old.tally, next.tally) {
-		tally := t.btx.Bucket(bucketTally)
+		tally := t.bucket(bucketTally)
 		if known {
 			if err := addTally(tally, old.tally, -1); err != nil {
 				return err
@@ -144,7 +206,18 @@ func (t *tx) PutApplication(a *engine.Application) error {
 			return err
 		}
 	}
-	return t.put(bucketApps, a.ID, a)
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	if err := t.bucket(bucketApps).Put([]byte(a.ID), raw); err != nil {
+		return err
+	}
+	// The next read of the dossier, most likely its next save, finds it
+	// decoded. Kept even if this transaction rolls back: then the stored
+	// bytes differ from raw and the entry is not used.
+	t.cache.apps.put(a.ID, raw, a)
+	return nil
 }
 
 // historyKey is the dossier id then the sequence number, big-endian, so a
@@ -158,31 +231,20 @@ func historyKey(appID string, seq uint64) []byte {
 
 // AppendHistory appends ev after the dossier's last event.
 func (t *tx) AppendHistory(appID string, ev *engine.HistoryEvent) error {
-	c := t.btx.Bucket(bucketHistory).Cursor()
-	prefix := []byte(appID)
-	k, _ := c.Seek(historyKey(appID, ^uint64(0)))
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
-	seq := uint64(1)
-	if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
-		seq = binary.BigEndian.Uint64(k[len(prefix):]) + 1
-	}
+	seq := t.nextHistorySeq(appID)
 	ev.Seq = int(seq)
 	raw, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
 	t.wrote = true
-	return t.btx.Bucket(bucketHistory).Put(historyKey(appID, seq), raw)
+	return t.bucket(bucketHistory).Put(historyKey(appID, seq), raw)
 }
 
 // History returns the dossier's events, oldest first.
 func (t *tx) History(appID string) ([]engine.HistoryEvent, error) {
 	events := []engine.HistoryEvent{}
-	c := t.btx.Bucket(bucketHistory).Cursor()
+	c := t.bucket(bucketHistory).Cursor()
 	prefix := []byte(appID)
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if len(k) != len(prefix)+8 {
@@ -209,7 +271,7 @@ func (t *tx) User(id string) (*engine.User, error) {
 
 // UserByEmail returns the account. Returns ENOTFOUND if there is none.
 func (t *tx) UserByEmail(email string) (*engine.User, error) {
-	id := t.btx.Bucket(bucketEmails).Get([]byte(email))
+	id := t.bucket(bucketEmails).Get([]byte(email))
 	if id == nil {
 		return nil, engine.Errorf(engine.ENOTFOUND, "No such account.")
 	}
@@ -219,7 +281,7 @@ func (t *tx) UserByEmail(email string) (*engine.User, error) {
 // Users returns every account, by id.
 func (t *tx) Users() ([]*engine.User, error) {
 	users := []*engine.User{}
-	err := t.btx.Bucket(bucketUsers).ForEach(func(k, _ []byte) error {
+	err := t.bucket(bucketUsers).ForEach(func(k, _ []byte) error {
 		u, err := t.User(string(k))
 		if err != nil {
 			return err
@@ -233,7 +295,7 @@ func (t *tx) Users() ([]*engine.User, error) {
 // PutUser stores the account and its e-mail entry.
 func (t *tx) PutUser(u *engine.User) error {
 	t.wrote = true
-	emails := t.btx.Bucket(bucketEmails)
+	emails := t.bucket(bucketEmails)
 	if owner := emails.Get([]byte(u.Email)); owner != nil && string(owner) != u.ID {
 		return engine.Errorf(engine.ECONFLICT, "An account with this e-mail exists already.")
 	}
@@ -260,7 +322,7 @@ func (t *tx) Session(tokenHash string) (*engine.Session, error) {
 // PutSession stores the session and its entry under its account.
 func (t *tx) PutSession(s *engine.Session) error {
 	t.wrote = true
-	if err := t.btx.Bucket(bucketUserSessions).Put([]byte(s.UserID+s.TokenHash), nil); err != nil {
+	if err := t.bucket(bucketUserSessions).Put([]byte(s.UserID+s.TokenHash), nil); err != nil {
 		return err
 	}
 	return t.put(bucketSessions, s.TokenHash, s)
@@ -275,16 +337,16 @@ func (t *tx) DeleteSession(tokenHash string) error {
 	} else if err != nil {
 		return err
 	}
-	if err := t.btx.Bucket(bucketUserSessions).Delete([]byte(s.UserID + tokenHash)); err != nil {
+	if err := t.bucket(bucketUserSessions).Delete([]byte(s.UserID + tokenHash)); err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketSessions).Delete([]byte(tokenHash))
+	return t.bucket(bucketSessions).Delete([]byte(tokenHash))
 }
 
 // DeleteSessionsOf removes every session of the account.
 func (t *tx) DeleteSessionsOf(userID string) error {
 	t.wrote = true
-	c := t.btx.Bucket(bucketUserSessions).Cursor()
+	c := t.bucket(bucketUserSessions).Cursor()
 	prefix := []byte(userID)
 	var hashes []string
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -303,7 +365,7 @@ func assignmentKey(appID, evaluatorID string) []byte { return []byte(appID + "\x
 // Assignments returns the dossier's evaluators.
 func (t *tx) Assignments(appID string) ([]engine.Assignment, error) {
 	out := []engine.Assignment{}
-	c := t.btx.Bucket(bucketAssignments).Cursor()
+	c := t.bucket(bucketAssignments).Cursor()
 	prefix := []byte(appID + "\x00")
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var a engine.Assignment
@@ -318,29 +380,29 @@ func (t *tx) Assignments(appID string) ([]engine.Assignment, error) {
 // PutAssignment stores the assignment and its evaluator index entry.
 func (t *tx) PutAssignment(a engine.Assignment) error {
 	t.wrote = true
-	if err := t.btx.Bucket(bucketIndex).Put(append(indexPrefix(idxEvaluator, a.Evaluator), a.Application...), nil); err != nil {
+	if err := t.bucket(bucketIndex).Put(append(indexPrefix(idxEvaluator, a.Evaluator), a.Application...), nil); err != nil {
 		return err
 	}
 	raw, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketAssignments).Put(assignmentKey(a.Application, a.Evaluator), raw)
+	return t.bucket(bucketAssignments).Put(assignmentKey(a.Application, a.Evaluator), raw)
 }
 
 // DeleteAssignment removes the assignment and its index entry.
 func (t *tx) DeleteAssignment(appID, evaluatorID string) error {
 	t.wrote = true
-	if err := t.btx.Bucket(bucketIndex).Delete(append(indexPrefix(idxEvaluator, evaluatorID), appID...)); err != nil {
+	if err := t.bucket(bucketIndex).Delete(append(indexPrefix(idxEvaluator, evaluatorID), appID...)); err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketAssignments).Delete(assignmentKey(appID, evaluatorID))
+	return t.bucket(bucketAssignments).Delete(assignmentKey(appID, evaluatorID))
 }
 
 // AppendAudit stores audit events under their ids.
 func (t *tx) AppendAudit(events []engine.AuditEvent) error {
 	t.wrote = true
-	b := t.btx.Bucket(bucketAudit)
+	b := t.bucket(bucketAudit)
 	for _, ev := range events {
 		raw, err := json.Marshal(ev)
 		if err != nil {
@@ -356,7 +418,7 @@ func (t *tx) AppendAudit(events []engine.AuditEvent) error {
 // Audit returns up to limit events before the cursor, newest first.
 func (t *tx) Audit(before string, limit int) ([]engine.AuditEvent, string, error) {
 	out := []engine.AuditEvent{}
-	c := t.btx.Bucket(bucketAudit).Cursor()
+	c := t.bucket(bucketAudit).Cursor()
 	var k, v []byte
 	if before == "" {
 		k, v = c.Last()

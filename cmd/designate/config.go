@@ -21,7 +21,6 @@ type Config struct {
 	SessionTTL     time.Duration `yaml:"session_ttl"`
 	SessionIdle    time.Duration `yaml:"session_idle"`
 	SchedulerEvery time.Duration `yaml:"scheduler_every"`
-	BatchDelay     time.Duration `yaml:"batch_delay"`
 	SweepChunk     int           `yaml:"sweep_chunk"`
 	Mail           MailConfig    `yaml:"mail"`
 	Demo           DemoConfig    `yaml:"demo"`
@@ -113,7 +112,6 @@ func DefaultConfig() Config {
 		SessionTTL:     12 * time.Hour,
 		SessionIdle:    2 * time.Hour,
 		SchedulerEvery: time.Second,
-		BatchDelay:     2 * time.Millisecond,
 		SweepChunk:     500,
 		Mail:           MailConfig{Deliver: true, From: "designate <no-reply@designate.invalid>", Domain: "designate.invalid", Every: 5 * time.Second},
 	}
@@ -143,8 +141,6 @@ func (c *Config) check() error {
 		return fmt.Errorf("config: session_idle must be between 1m and session_ttl")
 	case c.SchedulerEvery < 10*time.Millisecond || c.SchedulerEvery > time.Minute:
 		return fmt.Errorf("config: scheduler_every must be between 10ms and 1m")
-	case c.BatchDelay < 0 || c.BatchDelay > time.Second:
-		return fmt.Errorf("config: batch_delay must be between 0 and 1s")
 	case c.SweepChunk < 1:
 		return fmt.Errorf("config: sweep_chunk must be at least 1")
 	case c.Mail.Every < 10*time.Millisecond || c.Mail.Every > time.Hour:
