@@ -99,3 +99,16 @@ func TestIDs_MadeInOneMillisecond_SortInOrder(t *testing.T) {
 		}
 	}
 }
+
+// WordCount counts as strings.Fields splits, whatever the text: spaces of
+// every kind, runs of them, invalid UTF-8.
+func FuzzWordCount(f *testing.F) {
+	for _, s := range []string{"", " ", "one", " two  words ", "tab\tand\nnewline", "no\u00a0break\u2003em", "\xff\xfe bad", "日本語 テキスト"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := engine.WordCount(s), len(strings.Fields(s)); got != want {
+			t.Fatalf("WordCount(%q) = %d, strings.Fields gives %d", s, got, want)
+		}
+	})
+}

@@ -90,8 +90,18 @@ func retryAfter(wait time.Duration) string { return strconv.Itoa(int(wait.Second
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	// Encoded whole before the status goes out, then written at once with
+	// its length: a 22 KB dossier leaves in one write instead of chunks
+	// through the connection's 4 KB buffer. json.Marshal escapes <, > and
+	// & as an Encoder with SetEscapeHTML(true) does.
+	body, err := json.Marshal(v)
+	if err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"code":"internal","message":"The answer could not be encoded."}` + "\n"))
+		return
+	}
+	body = append(body, '\n')
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	_ = enc.Encode(v)
+	_, _ = w.Write(body)
 }
