@@ -33,7 +33,10 @@ import (
 //     a body the size of a submitted dossier to the bench write endpoint),
 //     hello (C clients get the bench hello), status_one (C clients read
 //     one dossier);
-//   - mix, for --duration: every city repeats rushScript.
+//   - mix, for --duration: every city repeats rushScript;
+//   - with --storm, submit_storm for --duration: the deadline's last
+//     minute, when nothing is edited any more and every client submits
+//     (storm_submit), and, to submit again, retracts (storm_retract).
 //
 // The baselines run on the same router, behind the same middleware, in the
 // same run, so their ratios to the product's figures say what the product
@@ -53,6 +56,8 @@ const (
 	opBaselineWrite rushOp = "baseline_write"
 	opHello         rushOp = "hello"
 	opStatusOne     rushOp = "status_one"
+	opStormSubmit   rushOp = "storm_submit"
+	opStormRetract  rushOp = "storm_retract"
 )
 
 // rushScript is one city's cycle in the mix, repeated until the run ends.
@@ -77,6 +82,7 @@ type rushOptions struct {
 	adminPassword string
 	accounts      string
 	baseline      bool
+	storm         bool
 	ackLog        string
 }
 
@@ -95,6 +101,7 @@ func parseRushFlags(args []string, stderr io.Writer) (rushOptions, error) {
 	fs.StringVar(&o.adminPassword, "admin-password", "", "its password (or $DESIGNATE_RUSH_ADMIN_PASSWORD)")
 	fs.StringVar(&o.accounts, "accounts", "data/demo-accounts.txt", "without the two above: the demo's accounts file, to take the admin from")
 	fs.BoolVar(&o.baseline, "baseline", false, "also measure the server's bench endpoints (bench.endpoints in its config.yaml)")
+	fs.BoolVar(&o.storm, "storm", false, "after the mix, a submission storm: every client submits and retracts its cities' dossiers for --duration")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append a JSON line per acknowledged write (app, op, state, version) to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, errUsage
@@ -259,6 +266,10 @@ func (r *rushRun) play() error {
 		}
 	}
 	r.addPhase(r.runPhase("mix", r.opt.duration, 0, r.mixWorker))
+	if err := r.interrupted(); err != nil || !r.opt.storm {
+		return err
+	}
+	r.addPhase(r.runPhase("submit_storm", r.opt.duration, 0, r.stormWorker))
 	return r.interrupted()
 }
 

@@ -180,7 +180,7 @@ func (r *rushRun) progress(p *rushPhase, ops0, errs0 uint64) func() {
 func (r *rushRun) addPhase(res rushPhaseResult) { r.report.phases = append(r.report.phases, res) }
 
 // rushProductOps are the operations the report lists as the product's.
-var rushProductOps = []rushOp{opLogin, opCreate, opUpload, opSave, opSubmit, opStatus, opRetract}
+var rushProductOps = []rushOp{opLogin, opCreate, opUpload, opSave, opSubmit, opStatus, opRetract, opStormSubmit, opStormRetract}
 
 // rushBaselineOps are the baselines' operations.
 var rushBaselineOps = []rushOp{opBaselineWrite, opHello, opStatusOne}
@@ -220,6 +220,10 @@ func (r *rushRun) finishReport() {
 	ratio("submit_per_baseline_write", rep.Ops[opSubmit].PerS, base.PerS)
 	ratio("writes_per_baseline_write", writes, base.PerS)
 	ratio("submit_p99_over_baseline_write_p99", rep.Ops[opSubmit].P99, base.P99)
+	storm := rep.Ops[opStormSubmit].PerS + rep.Ops[opStormRetract].PerS
+	ratio("storm_submit_per_baseline_write", rep.Ops[opStormSubmit].PerS, base.PerS)
+	ratio("storm_writes_per_baseline_write", storm, base.PerS)
+	ratio("storm_submit_p99_over_baseline_write_p99", rep.Ops[opStormSubmit].P99, base.P99)
 	ratio("status_per_hello", rep.Ops[opStatus].PerS, hello.PerS)
 	ratio("status_one_per_hello", rep.Baselines[opStatusOne].PerS, hello.PerS)
 	r.samplesMu.Lock()
@@ -232,6 +236,9 @@ var rushRatioNames = []struct{ key, text string }{
 	{"submit_per_baseline_write", "submit/s in the mix ÷ baseline_write/s"},
 	{"writes_per_baseline_write", "writes/s in the mix (save+submit+retract) ÷ baseline_write/s"},
 	{"submit_p99_over_baseline_write_p99", "submit p99 ÷ baseline_write p99"},
+	{"storm_submit_per_baseline_write", "storm_submit/s ÷ baseline_write/s"},
+	{"storm_writes_per_baseline_write", "writes/s in the storm (submit+retract) ÷ baseline_write/s"},
+	{"storm_submit_p99_over_baseline_write_p99", "storm_submit p99 ÷ baseline_write p99"},
 	{"status_per_hello", "status/s in the mix ÷ hello/s"},
 	{"status_one_per_hello", "status_one/s (one dossier, C clients) ÷ hello/s"},
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
 	ackLog := filepath.Join(t.TempDir(), "acks.jsonl")
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"rush", "--addr", tm.URL(), "--cities", "8", "--concurrency", "4",
-		"--duration", "500ms", "--json", "--baseline", "--ack-log", ackLog, "--accounts", accounts}, &stdout, &stderr)
+		"--duration", "500ms", "--json", "--baseline", "--storm", "--ack-log", ackLog, "--accounts", accounts}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("rush: %v\nstderr:\n%s", err, stderr.String())
 	}
@@ -96,7 +97,7 @@ func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
 		t.Errorf("params %+v: want the demo call, 8 cities and a submitted dossier's size", rep.Params)
 	}
 	for name, want := range map[string][]string{
-		"ops":       {"login", "create", "upload", "save", "submit", "status", "retract"},
+		"ops":       {"login", "create", "upload", "save", "submit", "status", "retract", "storm_submit", "storm_retract"},
 		"baselines": {"baseline_write", "hello", "status_one"},
 	} {
 		got := rep.Ops
@@ -110,7 +111,8 @@ func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"submit_per_baseline_write", "writes_per_baseline_write", "submit_p99_over_baseline_write_p99", "status_per_hello", "status_one_per_hello"} {
+	for _, k := range []string{"submit_per_baseline_write", "writes_per_baseline_write", "submit_p99_over_baseline_write_p99", "status_per_hello", "status_one_per_hello",
+		"storm_submit_per_baseline_write", "storm_writes_per_baseline_write", "storm_submit_p99_over_baseline_write_p99"} {
 		if rep.Ratios[k] <= 0 {
 			t.Errorf("ratio %s = %v, want > 0 (ratios %v)", k, rep.Ratios[k], rep.Ratios)
 		}
@@ -161,6 +163,47 @@ func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"check", "--data", dir}, &out, &out); err != nil {
 		t.Errorf("check after a rush: %v\n%s", err, out.String())
+	}
+}
+
+// A save's body, assembled from parts encoded once, is what encoding the
+// whole form gives; the dossier answer is read as a full decode reads it.
+func TestRush_SaveBodyAndDossierReading(t *testing.T) {
+	call := engine.Call{ID: "c", Fields: []string{"Film"}, Languages: []string{"fr"}, Sections: []engine.Section{
+		{ID: "vision", WordLimit: 40}, {ID: "plan-<&>", WordLimit: 30}, {ID: "goals", WordLimit: 0}}}
+	r := &rushRun{prefix: "rush-test", call: call}
+	c := newRushCity(r, 3)
+	c.texts["vision"] += " \"quoted\" <b> & é \u2028"
+	q, _ := json.Marshal(c.texts["vision"])
+	c.quoted["vision"] = q[:len(q)-1]
+	for _, rev := range []int{0, 1, 2, 7} {
+		c.revision, c.version = rev, 10+rev
+		want, _ := json.Marshal(map[string]any{"version": c.version, "contacts": c.contacts(), "sections": c.sections(),
+			"field": c.field, "language": c.language})
+		var got, exp map[string]any
+		if err := json.Unmarshal(c.saveBody(), &got); err != nil {
+			t.Fatalf("revision %d: the body is not JSON: %v\n%s", rev, err, c.saveBody())
+		}
+		json.Unmarshal(want, &exp)
+		if !reflect.DeepEqual(got, exp) {
+			t.Errorf("revision %d: body\n%s\nwant\n%s", rev, c.saveBody(), want)
+		}
+	}
+	for _, tc := range []struct {
+		raw  string
+		want rushDossier
+		ok   bool
+	}{
+		{`{"id":"A","call":"c","state":"draft","version":3,"sections":{"x":"y"}}`, rushDossier{"A", "draft", 3}, true},
+		{`{"sections":{"x":"y"},"version":4,"state":"submitted","id":"B"}`, rushDossier{"B", "submitted", 4}, true},
+		{`{"id":"A","state":"draft"}`, rushDossier{}, false},
+		{`{"id":"A","state":"draft","version":"x"}`, rushDossier{}, false},
+		{`[1]`, rushDossier{}, false},
+	} {
+		got, err := readDossier([]byte(tc.raw))
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("readDossier(%s) = %+v, %v; want %+v, ok %v", tc.raw, got, err, tc.want, tc.ok)
+		}
 	}
 }
 
