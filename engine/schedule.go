@@ -60,7 +60,7 @@ func (s *Service) finishSweeps(ctx context.Context, call *Call) error {
 	order := callStateOrder(call.State)
 	chunk := s.SweepChunk
 	if chunk < 1 {
-		chunk = 500
+		chunk = 200
 	}
 	for _, t := range CallLifecycle {
 		if t.Atomic || callStateOrder(t.To) > order {

@@ -45,7 +45,7 @@ func NewService(store Store, clock Clock) *Service {
 		SessionTTL:   12 * time.Hour,
 		SessionIdle:  2 * time.Hour,
 		PasswordCost: 10,
-		SweepChunk:   500,
+		SweepChunk:   200,
 		audit:        auditLog{queue: make(chan auditItem, 4096)},
 		outboxWake:   make(chan struct{}, 1),
 	}

@@ -112,7 +112,7 @@ func DefaultConfig() Config {
 		SessionTTL:     12 * time.Hour,
 		SessionIdle:    2 * time.Hour,
 		SchedulerEvery: time.Second,
-		SweepChunk:     500,
+		SweepChunk:     200,
 		Mail:           MailConfig{Deliver: true, From: "designate <no-reply@designate.invalid>", Domain: "designate.invalid", Every: 5 * time.Second},
 	}
 }
