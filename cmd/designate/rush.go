@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,7 +37,10 @@ import (
 //   - mix, for --duration: every city repeats rushScript;
 //   - with --storm, submit_storm for --duration: the deadline's last
 //     minute, when nothing is edited any more and every client submits
-//     (storm_submit), and, to submit again, retracts (storm_retract).
+//     (storm_submit), and, to submit again, retracts (storm_retract);
+//   - with --lists, lists for --duration: every client, signed in as the
+//     admin, pages through the call's dossiers under rushListFilters
+//     (list), as the secretariat's board does.
 //
 // The baselines run on the same router, behind the same middleware, in the
 // same run, so their ratios to the product's figures say what the product
@@ -58,6 +62,7 @@ const (
 	opStatusOne     rushOp = "status_one"
 	opStormSubmit   rushOp = "storm_submit"
 	opStormRetract  rushOp = "storm_retract"
+	opList          rushOp = "list"
 )
 
 // rushScript is one city's cycle in the mix, repeated until the run ends.
@@ -83,6 +88,7 @@ type rushOptions struct {
 	accounts      string
 	baseline      bool
 	storm         bool
+	lists         bool
 	ackLog        string
 }
 
@@ -102,6 +108,7 @@ func parseRushFlags(args []string, stderr io.Writer) (rushOptions, error) {
 	fs.StringVar(&o.accounts, "accounts", "data/demo-accounts.txt", "without the two above: the demo's accounts file, to take the admin from")
 	fs.BoolVar(&o.baseline, "baseline", false, "also measure the server's bench endpoints (bench.endpoints in its config.yaml)")
 	fs.BoolVar(&o.storm, "storm", false, "after the mix, a submission storm: every client submits and retracts its cities' dossiers for --duration")
+	fs.BoolVar(&o.lists, "lists", false, "after the mix (and storm), a list phase: every client pages through the call's dossiers with filters, as the admin")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append a JSON line per acknowledged write (app, op, state, version) to this file")
 	if err := fs.Parse(args); err != nil {
 		return o, errUsage
@@ -204,6 +211,8 @@ type rushRun struct {
 	samples   []string
 
 	report rushReport
+	// admin is the admin's session, for the list phase.
+	admin string
 }
 
 // rushSamples is how many failures the report quotes.
@@ -241,6 +250,7 @@ func (r *rushRun) play() error {
 	if err != nil {
 		return err
 	}
+	r.admin = admin
 	if err := r.makeAccounts(admin); err != nil {
 		return err
 	}
@@ -266,10 +276,18 @@ func (r *rushRun) play() error {
 		}
 	}
 	r.addPhase(r.runPhase("mix", r.opt.duration, 0, r.mixWorker))
-	if err := r.interrupted(); err != nil || !r.opt.storm {
-		return err
+	if r.opt.storm {
+		if err := r.interrupted(); err != nil {
+			return err
+		}
+		r.addPhase(r.runPhase("submit_storm", r.opt.duration, 0, r.stormWorker))
 	}
-	r.addPhase(r.runPhase("submit_storm", r.opt.duration, 0, r.stormWorker))
+	if r.opt.lists {
+		if err := r.interrupted(); err != nil {
+			return err
+		}
+		r.addPhase(r.runPhase("lists", r.opt.duration, 0, r.listWorker))
+	}
 	return r.interrupted()
 }
 
@@ -444,4 +462,56 @@ func (r *rushRun) statusOneWorker(_ int, rec rushRecorder, p *rushPhase) {
 	for i := 0; c != nil && p.more(i); i++ {
 		r.send(rec, rushRequest{op: opStatusOne, method: http.MethodGet, path: "/api/v1/applications/" + c.id, token: c.token})
 	}
+}
+
+// rushListFilters are the lists the list phase asks for, in turn: the
+// call's dossiers by state, country, field and their combinations, as the
+// secretariat filters its board. {country} and {field} take the next of
+// rushCountries and of the call's fields.
+var rushListFilters = []string{
+	"", "state=submitted", "country={country}", "field={field}", "state=submitted&field={field}",
+	"country={country}&field={field}", "state=endorsed", "state=draft",
+}
+
+// listWorker pages through filtered lists: each filter's first page, then
+// the page after it when there is one, as someone scrolling the board.
+func (r *rushRun) listWorker(w int, rec rushRecorder, p *rushPhase) {
+	var next string
+	var query string
+	for i := 0; p.more(i); i++ {
+		if next == "" {
+			f := rushListFilters[(w+i)%len(rushListFilters)]
+			f = strings.ReplaceAll(f, "{country}", rushCountries[(w+i)%len(rushCountries)])
+			f = strings.ReplaceAll(f, "{field}", url.QueryEscape(r.call.Fields[(w+i)%len(r.call.Fields)]))
+			query = "call=" + url.QueryEscape(r.call.ID) + "&limit=50"
+			if f != "" {
+				query += "&" + f
+			}
+		}
+		path := "/api/v1/applications?" + query
+		if next != "" {
+			path += "&cursor=" + url.QueryEscape(next)
+		}
+		raw, ok := r.send(rec, rushRequest{op: opList, method: http.MethodGet, path: path, token: r.admin})
+		if !ok || next != "" {
+			next = "" // two pages of a filter at the most
+			continue
+		}
+		next = nextCursor(raw)
+	}
+}
+
+// nextCursor reads a page's next_cursor without decoding its items: the
+// API writes it after them.
+func nextCursor(page []byte) string {
+	key := []byte(`"next_cursor":`)
+	i := bytes.LastIndex(page, key)
+	if i < 0 {
+		return ""
+	}
+	var next string
+	if json.NewDecoder(bytes.NewReader(page[i+len(key):])).Decode(&next) != nil {
+		return ""
+	}
+	return next
 }

@@ -180,7 +180,7 @@ func (r *rushRun) progress(p *rushPhase, ops0, errs0 uint64) func() {
 func (r *rushRun) addPhase(res rushPhaseResult) { r.report.phases = append(r.report.phases, res) }
 
 // rushProductOps are the operations the report lists as the product's.
-var rushProductOps = []rushOp{opLogin, opCreate, opUpload, opSave, opSubmit, opStatus, opRetract, opStormSubmit, opStormRetract}
+var rushProductOps = []rushOp{opLogin, opCreate, opUpload, opSave, opSubmit, opStatus, opRetract, opStormSubmit, opStormRetract, opList}
 
 // rushBaselineOps are the baselines' operations.
 var rushBaselineOps = []rushOp{opBaselineWrite, opHello, opStatusOne}

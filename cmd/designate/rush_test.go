@@ -74,7 +74,7 @@ func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
 	ackLog := filepath.Join(t.TempDir(), "acks.jsonl")
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"rush", "--addr", tm.URL(), "--cities", "8", "--concurrency", "4",
-		"--duration", "500ms", "--json", "--baseline", "--storm", "--ack-log", ackLog, "--accounts", accounts}, &stdout, &stderr)
+		"--duration", "500ms", "--json", "--baseline", "--storm", "--lists", "--ack-log", ackLog, "--accounts", accounts}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("rush: %v\nstderr:\n%s", err, stderr.String())
 	}
@@ -97,7 +97,7 @@ func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
 		t.Errorf("params %+v: want the demo call, 8 cities and a submitted dossier's size", rep.Params)
 	}
 	for name, want := range map[string][]string{
-		"ops":       {"login", "create", "upload", "save", "submit", "status", "retract", "storm_submit", "storm_retract"},
+		"ops":       {"login", "create", "upload", "save", "submit", "status", "retract", "storm_submit", "storm_retract", "list"},
 		"baselines": {"baseline_write", "hello", "status_one"},
 	} {
 		got := rep.Ops
