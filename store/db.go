@@ -187,19 +187,20 @@ func (db *DB) Update(ctx context.Context, fn func(engine.Tx) error) error {
 	if db.commit == nil {
 		return errors.New("the database is open read-only")
 	}
-	opt, wrote, err, ok := db.firstHalf(fn)
+	first := db.firstHalf(fn)
+	opt := first.opt
 	switch {
-	case !ok:
-		opt = nil // a scan: under the lock from the start
-	case err != nil && engine.IsRefusal(err):
-		return err
-	case err != nil:
+	case first.scanned:
+		opt = nil // under the lock from the start
+	case first.err != nil && engine.IsRefusal(first.err):
+		return first.err
+	case first.err != nil:
 		opt = nil // an internal error: let the lock's run report it
-	case !wrote:
+	case !first.wrote:
 		return nil // nothing to write, nothing to make durable
 	}
 	var refusal error
-	err = db.commit.do(func(btx *bolt.Tx) error {
+	err := db.commit.do(func(btx *bolt.Tx) error {
 		refusal = nil
 		if opt != nil && opt.valid(btx) {
 			db.writes.Applied.Add(1)

@@ -195,27 +195,36 @@ func lastHistoryKey(b *bolt.Bucket, appID string) []byte {
 	return nil
 }
 
+// firstRun is the first half's outcome.
+type firstRun struct {
+	opt *optimistic
+	// scanned: fn must run under the lock from the start.
+	scanned bool
+	wrote   bool
+	err     error
+}
+
 // firstHalf runs fn on a snapshot with its reads recorded and its writes
-// buffered. ok is false when fn scanned (it must run under the lock).
-func (db *DB) firstHalf(fn func(engine.Tx) error) (opt *optimistic, wrote bool, err error, ok bool) {
-	opt = newOptimistic()
-	verr := db.bolt.View(func(btx *bolt.Tx) (ferr error) {
-		t := &tx{btx: btx, cache: db.cache, opt: opt}
+// buffered.
+func (db *DB) firstHalf(fn func(engine.Tx) error) firstRun {
+	run := firstRun{opt: newOptimistic()}
+	err := db.bolt.View(func(btx *bolt.Tx) error {
+		t := &tx{btx: btx, cache: db.cache, opt: run.opt}
 		defer func() {
 			if p := recover(); p != nil {
 				if _, scan := p.(notOptimistic); !scan {
 					panic(p)
 				}
-				ok = false
+				run.scanned = true
 			}
 		}()
-		ok = true
-		err = fn(t)
-		wrote = t.wrote
+		run.err = fn(t)
+		run.wrote = t.wrote
 		return nil
 	})
-	if verr != nil {
-		return nil, false, nil, false
+	if err != nil {
+		// No snapshot: let the lock's run meet the same trouble and say so.
+		run.scanned = true
 	}
-	return opt, wrote, err, ok
+	return run
 }
