@@ -172,14 +172,10 @@ func (db *DB) Path() string { return db.path }
 // fn first runs on a snapshot, outside the lock, with its reads recorded
 // and its writes buffered; the committer applies them if nothing it read
 // has changed since, and otherwise runs fn again under the lock (see
-// optimistic). A refusal (an engine error) is answered from the snapshot
-// without a commit: whatever fn buffered is dropped, as a refusal's writes
-// are rolled back under the lock.
-//
-// The committer rolls back a whole batch and re-runs it when one function
-// fails, so a refusal that wrote nothing is reported to its caller while
-// the batch goes on; a refusal after writes fails the function, whose
-// writes are then rolled back.
+// optimistic). A refusal (an engine error) on the snapshot is answered at
+// once, its buffered writes dropped. Under the lock, a refusal that wrote
+// nothing is answered while the rest of the batch commits; one after
+// writes fails the function, whose writes are rolled back.
 func (db *DB) Update(ctx context.Context, fn func(engine.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -27,9 +27,11 @@ type rushCity struct {
 	call                                     *engine.Call
 	// saveHead and quoted are the parts of a save's body that never
 	// change, encoded once: the client must not spend the cores the
-	// server is measured on.
+	// server is measured on. quoted holds each section as `"id":"text`,
+	// without the closing quote, where a revision mark goes.
 	saveHead []byte
 	quoted   map[string][]byte
+	saveSize int
 
 	token, id string
 	version   int
@@ -69,13 +71,21 @@ func newRushCity(r *rushRun, i int) *rushCity {
 		}
 		c.texts[s.ID] = rushText(c.name, uint64(i)<<16|uint64(j), words)
 	}
+	c.encodeSaveParts()
+	return c
+}
+
+// encodeSaveParts encodes, once, what every save of the city sends.
+func (c *rushCity) encodeSaveParts() {
 	c.saveHead, _ = json.Marshal(map[string]any{"contacts": c.contacts(), "field": c.field, "language": c.language})
 	c.quoted = map[string][]byte{}
+	c.saveSize = len(c.saveHead) + 64
 	for id, text := range c.texts {
+		key, _ := json.Marshal(id)
 		q, _ := json.Marshal(text)
-		c.quoted[id] = q[:len(q)-1] // without its closing quote
+		c.quoted[id] = append(append(key, ':'), q[:len(q)-1]...)
+		c.saveSize += len(c.quoted[id]) + 32
 	}
-	return c
 }
 
 // contacts are the city's three complete contacts.
@@ -141,7 +151,7 @@ func (c *rushCity) saveBody() []byte {
 	if len(c.call.Sections) > 0 {
 		marked = c.call.Sections[c.revision%len(c.call.Sections)].ID
 	}
-	b := make([]byte, 0, 1024+len(c.saveHead)+len(c.texts)*64+c.textBytes())
+	b := make([]byte, 0, c.saveSize)
 	b = fmt.Appendf(b, `{"version":%d,`, c.version)
 	b = append(b, c.saveHead[1:len(c.saveHead)-1]...)
 	b = append(b, `,"sections":{`...)
@@ -155,8 +165,6 @@ func (c *rushCity) saveBody() []byte {
 			b = append(b, ',')
 		}
 		first = false
-		key, _ := json.Marshal(s.ID)
-		b = append(append(b, key...), ':')
 		b = append(b, q...)
 		if s.ID == marked {
 			b = fmt.Appendf(b, " Revised (%d).", c.revision)
@@ -164,14 +172,6 @@ func (c *rushCity) saveBody() []byte {
 		b = append(b, '"')
 	}
 	return append(b, "}}"...)
-}
-
-func (c *rushCity) textBytes() int {
-	n := 0
-	for _, q := range c.quoted {
-		n += len(q)
-	}
-	return n
 }
 
 // rushDossier is what the run reads of a dossier in an answer.
@@ -285,10 +285,7 @@ func (r *rushRun) prepareCity(c *rushCity, rec rushRecorder) bool {
 // least one whole script, so every operation is measured however short
 // the phase.
 func (r *rushRun) mixWorker(w int, rec rushRecorder, p *rushPhase) {
-	var mine []*rushCity
-	for i := w; i < len(r.cities); i += r.opt.concurrency {
-		mine = append(mine, r.cities[i])
-	}
+	mine := r.ownCities(w)
 	for cycles := 0; ; cycles++ {
 		mine = slices.DeleteFunc(mine, func(c *rushCity) bool { return c.retired })
 		if len(mine) == 0 {
@@ -307,15 +304,21 @@ func (r *rushRun) mixWorker(w int, rec rushRecorder, p *rushPhase) {
 	}
 }
 
+// ownCities are the cities worker w plays: every concurrency-th from w.
+func (r *rushRun) ownCities(w int) []*rushCity {
+	var mine []*rushCity
+	for i := w; i < len(r.cities); i += r.opt.concurrency {
+		mine = append(mine, r.cities[i])
+	}
+	return mine
+}
+
 // stormWorker submits worker w's cities' drafts one after the other, and
 // retracts the submitted ones so that they can be submitted again: the
 // whole submission path (sign-in, state machine, completeness, receipt,
 // history, indexes, outbox, one durable commit) and nothing else.
 func (r *rushRun) stormWorker(w int, rec rushRecorder, p *rushPhase) {
-	var mine []*rushCity
-	for i := w; i < len(r.cities); i += r.opt.concurrency {
-		mine = append(mine, r.cities[i])
-	}
+	mine := r.ownCities(w)
 	for i := 0; p.more(i); i++ {
 		mine = slices.DeleteFunc(mine, func(c *rushCity) bool { return c.retired })
 		if len(mine) == 0 {
@@ -361,7 +364,10 @@ func (r *rushRun) step(c *rushCity, rec rushRecorder) {
 		// A failed read changes nothing: the script goes on.
 		ok = true
 		raw, read := r.send(rec, rushRequest{op: op, method: http.MethodGet, path: "/api/v1/applications/" + c.id, token: c.token})
-		if d, err := readDossier(raw); read && (err != nil || d.State != c.state || d.Version != c.version) {
+		if !read {
+			break
+		}
+		if d, err := readDossier(raw); err != nil || d.State != c.state || d.Version != c.version {
 			// Read-your-writes: the city must see what it was told.
 			r.fail(rec.tally(op), op, -1, fmt.Sprintf("dossier %s read as %s v%d after %s v%d was acknowledged", c.id, d.State, d.Version, c.state, c.version))
 		}

@@ -174,8 +174,7 @@ func TestRush_SaveBodyAndDossierReading(t *testing.T) {
 	r := &rushRun{prefix: "rush-test", call: call}
 	c := newRushCity(r, 3)
 	c.texts["vision"] += " \"quoted\" <b> & é \u2028"
-	q, _ := json.Marshal(c.texts["vision"])
-	c.quoted["vision"] = q[:len(q)-1]
+	c.encodeSaveParts()
 	for _, rev := range []int{0, 1, 2, 7} {
 		c.revision, c.version = rev, 10+rev
 		want, _ := json.Marshal(map[string]any{"version": c.version, "contacts": c.contacts(), "sections": c.sections(),
