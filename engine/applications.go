@@ -268,6 +268,27 @@ func (s *Service) move(ctx context.Context, tx Tx, call *Call, app *Application,
 	return next, nil
 }
 
+// eachApplication calls fn on every dossier matching q, page after page
+// (q.Limit and q.After are its own), stopping at fn's first error.
+func eachApplication(tx ReadTx, q Query, fn func(*Application) error) error {
+	q.Limit, q.After = MaxPageSize, ""
+	for {
+		page, next, err := tx.Applications(q)
+		if err != nil {
+			return err
+		}
+		for _, app := range page {
+			if err := fn(app); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		q.After = next
+	}
+}
+
 // Page is one page of a list.
 type Page struct {
 	Items      []*Application `json:"items"`
@@ -432,20 +453,10 @@ func (s *Service) Results(ctx context.Context, callID string) (*Results, error) 
 		if call.State != CallAnnounced && call.State != CallArchived {
 			return Errorf(ENOTFOUND, "The results of this call are not announced yet.")
 		}
-		q := Query{Call: callID, State: Designated, Limit: MaxPageSize}
-		for {
-			page, next, err := tx.Applications(q)
-			if err != nil {
-				return err
-			}
-			for _, a := range page {
-				res.Items = append(res.Items, Result{City: a.City, Country: a.Country, Field: a.Field})
-			}
-			if next == "" {
-				return nil
-			}
-			q.After = next
-		}
+		return eachApplication(tx, Query{Call: callID, State: Designated}, func(a *Application) error {
+			res.Items = append(res.Items, Result{City: a.City, Country: a.Country, Field: a.Field})
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -221,19 +221,12 @@ func checkCallShrink(tx ReadTx, old, next *Call) error {
 func checkQuotaShrink(tx ReadTx, next *Call) error {
 	perCountry := map[string][]string{} // country -> fields of its endorsed dossiers
 	for _, st := range endorsedStates {
-		q := Query{Call: next.ID, State: st, Limit: MaxPageSize}
-		for {
-			page, cursor, err := tx.Applications(q)
-			if err != nil {
-				return err
-			}
-			for _, app := range page {
-				perCountry[app.Country] = append(perCountry[app.Country], app.Field)
-			}
-			if cursor == "" {
-				break
-			}
-			q.After = cursor
+		err := eachApplication(tx, Query{Call: next.ID, State: st}, func(app *Application) error {
+			perCountry[app.Country] = append(perCountry[app.Country], app.Field)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	countries := make([]string, 0, len(perCountry))

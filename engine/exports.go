@@ -37,25 +37,15 @@ func (s *Service) ExportCall(ctx context.Context, actor Actor, callID string) (*
 			return err
 		}
 		out.Call = call
-		q := Query{Call: callID, LeftDraft: true, Limit: MaxPageSize}
-		for {
-			page, next, err := tx.Applications(q)
+		return eachApplication(tx, Query{Call: callID, LeftDraft: true}, func(app *Application) error {
+			a, err := assess(tx, call, app.ID)
 			if err != nil {
 				return err
 			}
-			for _, app := range page {
-				a, err := assess(tx, call, app.ID)
-				if err != nil {
-					return err
-				}
-				sort.Slice(a.Reviews, func(i, j int) bool { return a.Reviews[i].Email < a.Reviews[j].Email })
-				out.Applications = append(out.Applications, ExportedApp{Application: app, Assessment: a})
-			}
-			if next == "" {
-				return nil
-			}
-			q.After = next
-		}
+			sort.Slice(a.Reviews, func(i, j int) bool { return a.Reviews[i].Email < a.Reviews[j].Email })
+			out.Applications = append(out.Applications, ExportedApp{Application: app, Assessment: a})
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

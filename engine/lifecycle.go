@@ -289,22 +289,13 @@ func checkQuota(tx ReadTx, call *Call, app *Application) error {
 // endorsement.
 func countryEndorsed(tx ReadTx, callID, country string) ([]*Application, error) {
 	var out []*Application
-	q := Query{Call: callID, Country: country, LeftDraft: true, Limit: 1000}
-	for {
-		page, next, err := tx.Applications(q)
-		if err != nil {
-			return nil, err
+	err := eachApplication(tx, Query{Call: callID, Country: country, LeftDraft: true}, func(a *Application) error {
+		if containsState(endorsedStates, a.State) {
+			out = append(out, a)
 		}
-		for _, a := range page {
-			if containsState(endorsedStates, a.State) {
-				out = append(out, a)
-			}
-		}
-		if next == "" {
-			return out, nil
-		}
-		q.After = next
-	}
+		return nil
+	})
+	return out, err
 }
 
 // formatInstant writes t in the call's time zone, as cities are shown it.

@@ -429,23 +429,16 @@ func (s *Service) Ranking(ctx context.Context, actor Actor, callID, field string
 			return err
 		}
 		for _, st := range []State{UnderEvaluation, Recommended, NotRecommended} {
-			q := Query{Call: callID, State: st, Field: field, Limit: MaxPageSize}
-			for {
-				page, next, err := tx.Applications(q)
+			err := eachApplication(tx, Query{Call: callID, State: st, Field: field}, func(app *Application) error {
+				a, err := assess(tx, call, app.ID)
 				if err != nil {
 					return err
 				}
-				for _, app := range page {
-					a, err := assess(tx, call, app.ID)
-					if err != nil {
-						return err
-					}
-					out = append(out, Ranked{App: app, Assessment: a})
-				}
-				if next == "" {
-					break
-				}
-				q.After = next
+				out = append(out, Ranked{App: app, Assessment: a})
+				return nil
+			})
+			if err != nil {
+				return err
 			}
 		}
 		return nil
@@ -491,43 +484,35 @@ func (s *Service) Worklist(ctx context.Context, actor Actor) ([]Task, error) {
 	}
 	out := []Task{}
 	err := s.store.View(ctx, func(tx ReadTx) error {
-		q, _ := scope(actor, Query{Limit: MaxPageSize})
+		q, _ := scope(actor, Query{})
 		calls := map[string]*Call{}
-		for {
-			page, next, err := tx.Applications(q)
+		return eachApplication(tx, q, func(app *Application) error {
+			call := calls[app.Call]
+			if call == nil {
+				var err error
+				if call, err = tx.Call(app.Call); err != nil {
+					return err
+				}
+				calls[app.Call] = call
+			}
+			asg, err := assignmentOf(tx, app.ID, actor.UserID)
 			if err != nil {
 				return err
 			}
-			for _, app := range page {
-				call := calls[app.Call]
-				if call == nil {
-					if call, err = tx.Call(app.Call); err != nil {
-						return err
-					}
-					calls[app.Call] = call
-				}
-				asg, err := assignmentOf(tx, app.ID, actor.UserID)
-				if err != nil {
-					return err
-				}
-				shown, err := present(tx, actor, call, app, s.clock.Now())
-				if err != nil {
-					return err
-				}
-				t := Task{App: shown, Kind: asg.Kind, Deadline: call.EvaluationDeadline, Zone: call.TimeZone}
-				if r, err := tx.Review(app.ID, actor.UserID); err == nil {
-					r.Mean = call.Review.mean(r.Scores)
-					t.Review = r
-				} else if ErrorCode(err) != ENOTFOUND {
-					return err
-				}
-				out = append(out, t)
+			shown, err := present(tx, actor, call, app, s.clock.Now())
+			if err != nil {
+				return err
 			}
-			if next == "" {
-				return nil
+			t := Task{App: shown, Kind: asg.Kind, Deadline: call.EvaluationDeadline, Zone: call.TimeZone}
+			if r, err := tx.Review(app.ID, actor.UserID); err == nil {
+				r.Mean = call.Review.mean(r.Scores)
+				t.Review = r
+			} else if ErrorCode(err) != ENOTFOUND {
+				return err
 			}
-			q.After = next
-		}
+			out = append(out, t)
+			return nil
+		})
 	})
 	return out, err
 }
