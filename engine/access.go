@@ -5,7 +5,7 @@ package engine
 // not know the dossier exists, EFORBIDDEN when it may see it but not act.
 
 // canSee reports whether the actor may know the dossier exists.
-func canSee(tx ReadTx, a Actor, app *Application) bool {
+func canSee(tx ReadTx, a Actor, app *Summary) bool {
 	switch a.Role {
 	case RoleEvaluator:
 		return app.LeftDraft() && assigned(tx, app.ID, a.UserID)
@@ -22,12 +22,12 @@ func canSee(tx ReadTx, a Actor, app *Application) bool {
 }
 
 // ownCity reports whether the actor is an applicant account of the dossier's city.
-func ownCity(a Actor, app *Application) bool {
+func ownCity(a Actor, app *Summary) bool {
 	return a.Role == RoleApplicant && a.City == app.City && a.Country == app.Country
 }
 
 // isParty reports whether the actor is the party p for the dossier.
-func isParty(a Actor, p Party, app *Application) bool {
+func isParty(a Actor, p Party, app *Summary) bool {
 	switch p {
 	case PartyCity:
 		return ownCity(a, app)

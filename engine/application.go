@@ -28,23 +28,22 @@ const (
 	Lapsed          State = "lapsed"
 )
 
-// Application is a city's dossier for one call.
-type Application struct {
-	ID          string            `json:"id"`
-	Call        string            `json:"call"`
-	City        string            `json:"city"`
-	Country     string            `json:"country"`
-	Field       string            `json:"field"`
-	Language    string            `json:"language"`
-	State       State             `json:"state"`
-	Version     int               `json:"version"`
-	Contacts    Contacts          `json:"contacts"`
-	Sections    map[string]string `json:"sections"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	SubmittedAt *time.Time        `json:"submitted_at"`
-	// Attachments are the dossier's files, in the order of the call's slots.
-	Attachments []Attachment `json:"attachments"`
+// Summary is a dossier's head: who, where, its state, version and times.
+// It is stored apart from the body (contacts and sections) and the list of
+// attachments, so a move, which changes only the head, rewrites a few
+// hundred bytes instead of the whole dossier, and a list reads heads only.
+type Summary struct {
+	ID          string     `json:"id"`
+	Call        string     `json:"call"`
+	City        string     `json:"city"`
+	Country     string     `json:"country"`
+	Field       string     `json:"field"`
+	Language    string     `json:"language"`
+	State       State      `json:"state"`
+	Version     int        `json:"version"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	SubmittedAt *time.Time `json:"submitted_at"`
 	// SubmissionDigest is the receipt's SHA-256 of what was submitted (see
 	// SubmissionDigest); set at submission, cleared by a retraction.
 	SubmissionDigest string `json:"submission_digest,omitempty"`
@@ -53,6 +52,16 @@ type Application struct {
 	// HiddenMoves counts the moves the results embargo hides from everyone
 	// but the secretariat (see present); shown only to the secretariat.
 	HiddenMoves int `json:"hidden_moves,omitempty"`
+}
+
+// Application is a city's dossier for one call: its head, and the body
+// the city writes.
+type Application struct {
+	Summary
+	Contacts Contacts          `json:"contacts"`
+	Sections map[string]string `json:"sections"`
+	// Attachments are the dossier's files, in the order of the call's slots.
+	Attachments []Attachment `json:"attachments"`
 }
 
 // Contacts are the people the network writes to about a dossier.
@@ -72,20 +81,27 @@ type Contact struct {
 // LeftDraft reports whether the dossier was ever submitted. One that never
 // left draft (a draft, or one lapsed or withdrawn from draft) is the city's
 // own business: nobody else sees it.
-func (a *Application) LeftDraft() bool { return a.SubmittedAt != nil }
+func (a *Summary) LeftDraft() bool { return a.SubmittedAt != nil }
+
+// Clone returns a copy that shares nothing with the original.
+func (a *Summary) Clone() *Summary {
+	b := *a
+	if a.SubmittedAt != nil {
+		t := *a.SubmittedAt
+		b.SubmittedAt = &t
+	}
+	return &b
+}
 
 // Clone returns a deep copy, so a refused change never touches the
 // original, and a copy kept by the store is never changed by its readers.
 func (a *Application) Clone() *Application {
 	b := *a
+	b.Summary = *a.Summary.Clone()
 	// maps.Clone and slices.Clone keep nil as nil and empty as empty, so
 	// a copy encodes exactly as its original.
 	b.Sections = maps.Clone(a.Sections)
 	b.Attachments = slices.Clone(a.Attachments)
-	if a.SubmittedAt != nil {
-		t := *a.SubmittedAt
-		b.SubmittedAt = &t
-	}
 	return &b
 }
 

@@ -56,11 +56,11 @@ func (s *Service) CreateApplication(ctx context.Context, actor Actor, in NewAppl
 		return nil, Errorf(ENOTFOUND, "No such call.")
 	}
 	now := s.clock.Now()
-	app := &Application{
+	app := &Application{Summary: Summary{
 		ID: newID(now), Call: in.Call, City: in.City, Country: in.Country,
 		Field: in.Field, Language: in.Language, State: Draft, Version: 1,
-		Sections: map[string]string{}, CreatedAt: now, UpdatedAt: now, Owner: actor.UserID,
-	}
+		CreatedAt: now, UpdatedAt: now, Owner: actor.UserID,
+	}, Sections: map[string]string{}}
 	err := s.store.Update(ctx, func(tx Tx) error {
 		call, err := tx.Call(in.Call)
 		if err != nil {
@@ -124,7 +124,7 @@ func visible(tx ReadTx, actor Actor, id string) (*Application, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !canSee(tx, actor, app) {
+	if !canSee(tx, actor, &app.Summary) {
 		return nil, Errorf(ENOTFOUND, "No such dossier.")
 	}
 	return app, nil
@@ -155,17 +155,17 @@ func (s *Service) SaveApplication(ctx context.Context, actor Actor, id string, e
 		if err != nil {
 			return err
 		}
-		if !ownCity(actor, app) {
+		if !ownCity(actor, &app.Summary) {
 			return Errorf(EFORBIDDEN, "Only the city can edit its dossier.")
 		}
 		// Versions and states as the city was shown them: under the
 		// results embargo the real ones would tell a recommendation.
 		now := s.clock.Now()
-		if shown := presentVersion(actor, call, app, now); edit.Version != shown {
+		if shown := presentVersion(actor, call, &app.Summary, now); edit.Version != shown {
 			return Errorf(ESTALEVERSION, "The dossier was saved meanwhile (version %d, not %d): reload it; your text is kept in the form.", shown, edit.Version)
 		}
 		if app.State != Draft {
-			return Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot be edited: retract it first.", shownState(actor, call, app, now))
+			return Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot be edited: retract it first.", shownState(actor, call, &app.Summary, now))
 		}
 		if now.After(call.Close()) {
 			return Errorf(EDEADLINEPASSED, "The submission deadline (%s) has passed.", formatInstant(call.SubmissionDeadline, call))
@@ -230,16 +230,16 @@ func (s *Service) move(ctx context.Context, tx Tx, call *Call, app *Application,
 	parties, _ := partiesOf(event)
 	allowed := false
 	for _, p := range parties {
-		allowed = allowed || isParty(actor, p, app)
+		allowed = allowed || isParty(actor, p, &app.Summary)
 	}
 	if !allowed {
 		return nil, Errorf(EFORBIDDEN, "You may not %s this dossier.", strings.ReplaceAll(event, "_", " "))
 	}
 	now := s.clock.Now()
-	if shown := presentVersion(actor, call, app, now); version != nil && *version != shown {
+	if shown := presentVersion(actor, call, &app.Summary, now); version != nil && *version != shown {
 		return nil, Errorf(ESTALEVERSION, "The dossier changed meanwhile (version %d, not %d): reload it.", shown, *version)
 	}
-	to, err := fire(ctx, &guard{tx: tx, call: call, app: app, shown: shownState(actor, call, app, now), actor: actor, note: note, now: now}, event)
+	to, err := fire(ctx, &guard{tx: tx, call: call, app: app, shown: shownState(actor, call, &app.Summary, now), actor: actor, note: note, now: now}, event)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +255,8 @@ func (s *Service) move(ctx context.Context, tx Tx, call *Call, app *Application,
 	case EventRetract:
 		next.SubmissionDigest = ""
 	}
-	if err := tx.PutApplication(next); err != nil {
+	// A move changes the head only: the body stays as it is stored.
+	if err := tx.PutSummary(&next.Summary); err != nil {
 		return nil, err
 	}
 	ev := &HistoryEvent{At: now, Actor: actor.Email, Role: actor.Role, Event: event, From: app.State, To: to, Note: note}
@@ -268,9 +269,9 @@ func (s *Service) move(ctx context.Context, tx Tx, call *Call, app *Application,
 	return next, nil
 }
 
-// eachApplication calls fn on every dossier matching q, page after page
+// eachApplication calls fn on the head of every dossier matching q, page after page
 // (q.Limit and q.After are its own), stopping at fn's first error.
-func eachApplication(tx ReadTx, q Query, fn func(*Application) error) error {
+func eachApplication(tx ReadTx, q Query, fn func(*Summary) error) error {
 	q.Limit, q.After = MaxPageSize, ""
 	for {
 		page, next, err := tx.Applications(q)
@@ -291,8 +292,8 @@ func eachApplication(tx ReadTx, q Query, fn func(*Application) error) error {
 
 // Page is one page of a list.
 type Page struct {
-	Items      []*Application `json:"items"`
-	NextCursor string         `json:"next_cursor"`
+	Items      []*Summary `json:"items"`
+	NextCursor string     `json:"next_cursor"`
 }
 
 // DefaultPageSize and MaxPageSize bound a list's pages.
@@ -301,7 +302,8 @@ const (
 	MaxPageSize     = 500
 )
 
-// Applications lists the dossiers the actor may see that match q. Returns
+// Applications lists the heads of the dossiers the actor may see that
+// match q. Returns
 // EUNAUTHORIZED, or EINVALID for a bad cursor or limit.
 func (s *Service) Applications(ctx context.Context, actor Actor, q Query) (*Page, error) {
 	if err := requireSignedIn(actor); err != nil {
@@ -319,7 +321,7 @@ func (s *Service) Applications(ctx context.Context, actor Actor, q Query) (*Page
 	if q.Limit < 1 || q.Limit > MaxPageSize {
 		return nil, FieldErrors(EINVALID, "Bad limit.", map[string]string{"limit": fmt.Sprintf("must be between 1 and %d", MaxPageSize)})
 	}
-	page := &Page{Items: []*Application{}}
+	page := &Page{Items: []*Summary{}}
 	q, ok := scope(actor, q)
 	if !ok {
 		return page, nil
@@ -327,7 +329,7 @@ func (s *Service) Applications(ctx context.Context, actor Actor, q Query) (*Page
 	now := s.clock.Now()
 	err := s.store.View(ctx, func(tx ReadTx) error {
 		calls := callCache{tx: tx, calls: map[string]*Call{}}
-		var items []*Application
+		var items []*Summary
 		var err error
 		if !actor.Staff() && actor.Role != RoleSystem && (q.State == UnderEvaluation || containsState(embargoedStates, q.State)) {
 			items, page.NextCursor, err = listByShownState(tx, actor, q, &calls, now)
@@ -342,7 +344,7 @@ func (s *Service) Applications(ctx context.Context, actor Actor, q Query) (*Page
 			if err != nil {
 				return err
 			}
-			shown, err := present(tx, actor, call, app, now)
+			shown, err := presentHead(tx, actor, call, app, now)
 			if err != nil {
 				return err
 			}
@@ -361,10 +363,10 @@ func (s *Service) Applications(ctx context.Context, actor Actor, q Query) (*Page
 // recommended ones and recommended matches nothing. Only the secretariat has
 // more than a handful of dossiers, and it is never under embargo, so the
 // filter runs over few.
-func listByShownState(tx ReadTx, actor Actor, q Query, calls *callCache, now time.Time) ([]*Application, string, error) {
+func listByShownState(tx ReadTx, actor Actor, q Query, calls *callCache, now time.Time) ([]*Summary, string, error) {
 	want, limit := q.State, q.Limit
 	q.State = ""
-	var out []*Application
+	var out []*Summary
 	for len(out) <= limit {
 		page, next, err := tx.Applications(q)
 		if err != nil {
@@ -453,7 +455,7 @@ func (s *Service) Results(ctx context.Context, callID string) (*Results, error) 
 		if call.State != CallAnnounced && call.State != CallArchived {
 			return Errorf(ENOTFOUND, "The results of this call are not announced yet.")
 		}
-		return eachApplication(tx, Query{Call: callID, State: Designated}, func(a *Application) error {
+		return eachApplication(tx, Query{Call: callID, State: Designated}, func(a *Summary) error {
 			res.Items = append(res.Items, Result{City: a.City, Country: a.Country, Field: a.Field})
 			return nil
 		})

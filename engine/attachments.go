@@ -353,15 +353,15 @@ func (s *Service) editableDraft(tx ReadTx, actor Actor, id string, version *int)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !ownCity(actor, app) {
+	if !ownCity(actor, &app.Summary) {
 		return nil, nil, Errorf(EFORBIDDEN, "Only the city can change its dossier's files.")
 	}
 	now := s.clock.Now()
-	if shown := presentVersion(actor, call, app, now); version != nil && *version != shown {
+	if shown := presentVersion(actor, call, &app.Summary, now); version != nil && *version != shown {
 		return nil, nil, Errorf(ESTALEVERSION, "The dossier was saved meanwhile (version %d, not %d): reload it.", shown, *version)
 	}
 	if app.State != Draft {
-		return nil, nil, Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot change its files: only a draft can.", shownState(actor, call, app, now))
+		return nil, nil, Errorf(EINVALIDTRANSITION, "A dossier that is %s cannot change its files: only a draft can.", shownState(actor, call, &app.Summary, now))
 	}
 	if now.After(call.Close()) {
 		return nil, nil, Errorf(EDEADLINEPASSED, "The submission deadline (%s) has passed.", formatInstant(call.SubmissionDeadline, call))

@@ -98,7 +98,11 @@ func (s *Service) CheckData(ctx context.Context) (*DataReport, error) {
 				return err
 			}
 			next = after
-			for _, app := range page {
+			for _, head := range page {
+				app, err := tx.Application(head.ID)
+				if err != nil {
+					return err
+				}
 				history, err := tx.History(app.ID)
 				if err != nil {
 					return err

@@ -13,9 +13,9 @@ import (
 // searchPages follows the cursor through every page of the query as the
 // actor, failing as soon as a page goes back or repeats a dossier (so a
 // cursor that does not move on fails the test instead of looping).
-func (e *Env) searchPages(tb testing.TB, actor engine.Actor, q engine.Query) []*engine.Application {
+func (e *Env) searchPages(tb testing.TB, actor engine.Actor, q engine.Query) []*engine.Summary {
 	tb.Helper()
-	var all []*engine.Application
+	var all []*engine.Summary
 	for page := 1; ; page++ {
 		p, err := e.Service.Applications(context.Background(), actor, q)
 		if err != nil {

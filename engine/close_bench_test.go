@@ -133,9 +133,11 @@ func closeBenchSeed(b *testing.B, db *store.DB, callID string, at time.Time) {
 	for done := 0; done < closeBenchDrafts; done += chunk {
 		err := db.Update(context.Background(), func(tx engine.Tx) error {
 			for i := done; i < done+chunk; i++ {
-				app := &engine.Application{ID: engine.NewID(at), Call: callID, City: fmt.Sprintf("City %06d", i), Country: "FR",
-					Field: "Music", Language: "en", State: engine.Draft, Version: 1, Sections: map[string]string{},
-					CreatedAt: at, UpdatedAt: at, Owner: "seed"}
+				app := &engine.Application{Summary: engine.Summary{
+					ID: engine.NewID(at), Call: callID, City: fmt.Sprintf("City %06d", i), Country: "FR",
+					Field: "Music", Language: "en", State: engine.Draft, Version: 1, CreatedAt: at,
+					UpdatedAt: at, Owner: "seed",
+				}, Sections: map[string]string{}}
 				if err := tx.PutApplication(app); err != nil {
 					return err
 				}

@@ -23,17 +23,29 @@ func underEmbargo(a Actor, call *Call, now time.Time) bool {
 }
 
 // shownState is the dossier's state as the actor may see it.
-func shownState(a Actor, call *Call, app *Application, now time.Time) State {
+func shownState(a Actor, call *Call, app *Summary, now time.Time) State {
 	if underEmbargo(a, call, now) && containsState(embargoedStates, app.State) {
 		return UnderEvaluation
 	}
 	return app.State
 }
 
-// present returns the dossier as the actor may see it. During the embargo a
-// dossier with hidden moves gets the state, version and time it had before
-// them, so nothing in it tells that a move happened.
+// present returns the dossier as the actor may see it (see presentHead).
 func present(tx ReadTx, a Actor, call *Call, app *Application, now time.Time) (*Application, error) {
+	head, err := presentHead(tx, a, call, &app.Summary, now)
+	if err != nil || head == &app.Summary {
+		return app, err
+	}
+	shown := *app
+	shown.Summary = *head
+	return &shown, nil
+}
+
+// presentHead returns the dossier's head as the actor may see it: itself,
+// or a changed copy. During the embargo a dossier with hidden moves gets
+// the state, version and time it had before them, so nothing in it tells
+// that a move happened.
+func presentHead(tx ReadTx, a Actor, call *Call, app *Summary, now time.Time) (*Summary, error) {
 	if app.HiddenMoves == 0 && !containsState(embargoedStates, app.State) {
 		return app, nil
 	}
@@ -86,7 +98,7 @@ func presentHistory(a Actor, call *Call, events []HistoryEvent, now time.Time) [
 
 // presentVersion is the version the actor was shown, to check a version it
 // sends back against.
-func presentVersion(a Actor, call *Call, app *Application, now time.Time) int {
+func presentVersion(a Actor, call *Call, app *Summary, now time.Time) int {
 	if underEmbargo(a, call, now) {
 		return app.Version - app.HiddenMoves
 	}

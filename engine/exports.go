@@ -37,7 +37,11 @@ func (s *Service) ExportCall(ctx context.Context, actor Actor, callID string) (*
 			return err
 		}
 		out.Call = call
-		return eachApplication(tx, Query{Call: callID, LeftDraft: true}, func(app *Application) error {
+		return eachApplication(tx, Query{Call: callID, LeftDraft: true}, func(head *Summary) error {
+			app, err := tx.Application(head.ID)
+			if err != nil {
+				return err
+			}
 			a, err := assess(tx, call, app.ID)
 			if err != nil {
 				return err

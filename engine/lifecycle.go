@@ -287,9 +287,9 @@ func checkQuota(tx ReadTx, call *Call, app *Application) error {
 
 // countryEndorsed lists the country's dossiers in the call that hold an
 // endorsement.
-func countryEndorsed(tx ReadTx, callID, country string) ([]*Application, error) {
-	var out []*Application
-	err := eachApplication(tx, Query{Call: callID, Country: country, LeftDraft: true}, func(a *Application) error {
+func countryEndorsed(tx ReadTx, callID, country string) ([]*Summary, error) {
+	var out []*Summary
+	err := eachApplication(tx, Query{Call: callID, Country: country, LeftDraft: true}, func(a *Summary) error {
 		if containsState(endorsedStates, a.State) {
 			out = append(out, a)
 		}

@@ -17,7 +17,7 @@ import (
 )
 
 // cityNames lists the dossiers' cities (city and country), for messages.
-func cityNames(apps []*engine.Application) []string {
+func cityNames(apps []*engine.Summary) []string {
 	out := make([]string, len(apps))
 	for i, a := range apps {
 		out[i] = a.City + " " + a.Country

@@ -46,12 +46,12 @@ func (s *Service) Moves(ctx context.Context, actor Actor, id string) ([]string, 
 			parties, _ := partiesOf(event)
 			allowed := false
 			for _, p := range parties {
-				allowed = allowed || (p != PartySystem && isParty(actor, p, app))
+				allowed = allowed || (p != PartySystem && isParty(actor, p, &app.Summary))
 			}
 			if !allowed {
 				continue
 			}
-			g := &guard{tx: tx, call: call, app: app, shown: shownState(actor, call, app, now), actor: actor, note: "-", now: now}
+			g := &guard{tx: tx, call: call, app: app, shown: shownState(actor, call, &app.Summary, now), actor: actor, note: "-", now: now}
 			// A submission refused only for what is missing stays on offer:
 			// submitting is how a city learns, input by input, what it lacks.
 			if _, err := fire(ctx, g, event); err == nil || ErrorCode(err) == EINCOMPLETE {

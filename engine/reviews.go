@@ -406,8 +406,8 @@ func assess(tx ReadTx, call *Call, appID string) (*Assessment, error) {
 
 // Ranked is one dossier in a field's ranking.
 type Ranked struct {
-	Rank int          `json:"rank"`
-	App  *Application `json:"application"`
+	Rank int      `json:"rank"`
+	App  *Summary `json:"application"`
 	*Assessment
 }
 
@@ -429,7 +429,7 @@ func (s *Service) Ranking(ctx context.Context, actor Actor, callID, field string
 			return err
 		}
 		for _, st := range []State{UnderEvaluation, Recommended, NotRecommended} {
-			err := eachApplication(tx, Query{Call: callID, State: st, Field: field}, func(app *Application) error {
+			err := eachApplication(tx, Query{Call: callID, State: st, Field: field}, func(app *Summary) error {
 				a, err := assess(tx, call, app.ID)
 				if err != nil {
 					return err
@@ -466,11 +466,11 @@ func (s *Service) Ranking(ctx context.Context, actor Actor, callID, field string
 // evaluator's review so far (nil before the first save) and until when it
 // may change.
 type Task struct {
-	App      *Application `json:"application"`
-	Kind     string       `json:"kind"`
-	Review   *Review      `json:"review"`
-	Deadline time.Time    `json:"evaluation_deadline"`
-	Zone     string       `json:"time_zone"`
+	App      *Summary  `json:"application"`
+	Kind     string    `json:"kind"`
+	Review   *Review   `json:"review"`
+	Deadline time.Time `json:"evaluation_deadline"`
+	Zone     string    `json:"time_zone"`
 }
 
 // Worklist is the evaluator's assigned dossiers, in id order. Returns
@@ -486,7 +486,7 @@ func (s *Service) Worklist(ctx context.Context, actor Actor) ([]Task, error) {
 	err := s.store.View(ctx, func(tx ReadTx) error {
 		q, _ := scope(actor, Query{})
 		calls := map[string]*Call{}
-		return eachApplication(tx, q, func(app *Application) error {
+		return eachApplication(tx, q, func(app *Summary) error {
 			call := calls[app.Call]
 			if call == nil {
 				var err error
@@ -499,7 +499,7 @@ func (s *Service) Worklist(ctx context.Context, actor Actor) ([]Task, error) {
 			if err != nil {
 				return err
 			}
-			shown, err := present(tx, actor, call, app, s.clock.Now())
+			shown, err := presentHead(tx, actor, call, app, s.clock.Now())
 			if err != nil {
 				return err
 			}

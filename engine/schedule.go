@@ -69,7 +69,7 @@ func (s *Service) finishSweeps(ctx context.Context, call *Call) error {
 		for _, sw := range t.Sweeps {
 			// Most passes find nothing to do; a read finds that out without
 			// a write transaction and its sync.
-			var pending []*Application
+			var pending []*Summary
 			err := s.store.View(ctx, func(tx ReadTx) (err error) {
 				pending, _, err = tx.Applications(Query{Call: call.ID, State: sw.From, Limit: 1})
 				return err

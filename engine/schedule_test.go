@@ -19,9 +19,14 @@ func (e *Env) Snapshot(tb testing.TB) string {
 	if err != nil {
 		tb.Fatalf("list calls: %v", err)
 	}
-	apps := e.MustList(tb, engine.System, engine.Query{Limit: 7})
+	var apps []*engine.Application
 	histories := map[string][]engine.HistoryEvent{}
-	for _, a := range apps {
+	for _, h := range e.MustList(tb, engine.System, engine.Query{Limit: 7}) {
+		a, err := e.Service.Application(context.Background(), engine.System, h.ID)
+		if err != nil {
+			tb.Fatalf("read dossier %s: %v", h.ID, err)
+		}
+		apps = append(apps, a)
 		histories[a.ID] = e.MustHistory(tb, a.ID)
 	}
 	raw, err := json.MarshalIndent(struct {
@@ -36,9 +41,9 @@ func (e *Env) Snapshot(tb testing.TB) string {
 }
 
 // MustList follows the cursor through every page of the query as the actor.
-func (e *Env) MustList(tb testing.TB, actor engine.Actor, q engine.Query) []*engine.Application {
+func (e *Env) MustList(tb testing.TB, actor engine.Actor, q engine.Query) []*engine.Summary {
 	tb.Helper()
-	var all []*engine.Application
+	var all []*engine.Summary
 	for {
 		page, err := e.Service.Applications(context.Background(), actor, q)
 		if err != nil {

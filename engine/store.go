@@ -27,10 +27,11 @@ type ReadTx interface {
 	Calls() ([]*Call, error)
 	// Application returns the dossier. Returns ENOTFOUND if there is none.
 	Application(id string) (*Application, error)
-	// Applications returns up to q.Limit dossiers matching every filter of q
-	// in id order, after q.After, from indexes; next is the cursor of the
-	// following page, or "" on the last.
-	Applications(q Query) (items []*Application, next string, err error)
+	// Applications returns the heads of up to q.Limit dossiers matching
+	// every filter of q in id order, after q.After, from indexes; next is
+	// the cursor of the following page, or "" on the last. A list never
+	// reads a dossier's body.
+	Applications(q Query) (items []*Summary, next string, err error)
 	// History returns the dossier's events, oldest first.
 	History(applicationID string) ([]HistoryEvent, error)
 	// Tally returns how many of the call's dossiers are in each state and
@@ -74,8 +75,13 @@ type Tx interface {
 	ReadTx
 	// PutCall stores the call.
 	PutCall(c *Call) error
-	// PutApplication stores the dossier and keeps every index in step with it.
+	// PutApplication stores the dossier and keeps every index in step with
+	// it; a part (head, body, attachments) unchanged since it was read is
+	// not written again.
 	PutApplication(a *Application) error
+	// PutSummary stores the dossier's head alone, for a move: the body and
+	// the attachments stay as stored. It keeps every index in step.
+	PutSummary(s *Summary) error
 	// AppendHistory appends ev to the dossier's history, setting ev.Seq.
 	AppendHistory(applicationID string, ev *HistoryEvent) error
 	// PutUser stores the account. Returns ECONFLICT if another account has

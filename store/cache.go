@@ -93,13 +93,13 @@ func (c *decoded[T]) put(key string, raw []byte, val *T) {
 
 // caches are the decoded records a database keeps.
 type caches struct {
-	apps  *decoded[engine.Application]
-	calls *decoded[engine.Call]
+	bodies *decoded[body]
+	calls  *decoded[engine.Call]
 }
 
 func newCaches(maxBytes int) *caches {
 	return &caches{
-		apps:  newDecoded(maxBytes, (*engine.Application).Clone),
-		calls: newDecoded(maxBytes/16, (*engine.Call).Clone),
+		bodies: newDecoded(maxBytes, cloneBody),
+		calls:  newDecoded(maxBytes/16, (*engine.Call).Clone),
 	}
 }

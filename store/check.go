@@ -111,18 +111,13 @@ func (c *checker) layout() bool {
 		c.report("bucket meta", "missing: this is not a designate database, or it was never opened by the server")
 		return false
 	}
-	version := string(meta.Get([]byte("schema")))
-	switch version {
-	case schemaVersion:
-	case "", "1":
-		// Written before the tally: the server builds it at its next start.
-	default:
-		c.report("meta schema", "version %q is not one this program knows (%s)", version, schemaVersion)
+	if version := string(meta.Get(keySchema)); version != schemaVersion {
+		c.report("meta schema", "version %q is not this program's (%s): the server migrates an older one at its next start", version, schemaVersion)
 		return false
 	}
 	ok := true
 	for _, name := range allBuckets {
-		if c.bucket(name) == nil && !(bytes.Equal(name, bucketTally) && version != schemaVersion) {
+		if c.bucket(name) == nil {
 			c.report("bucket "+string(name), "missing")
 			ok = false
 		}
@@ -143,28 +138,68 @@ func (c *checker) dossiers() error {
 		}
 		n++
 		where := "dossier " + string(k)
-		var a engine.Application
-		if err := json.Unmarshal(v, &a); err != nil {
-			c.report(where, "its record does not decode: %v", err)
+		a, err := storedDossier(c.btx, k, v)
+		if err != nil {
+			c.report(where, "%v", err)
 			continue
 		}
 		if a.ID != string(k) {
 			c.report(where, "its record has the id %q", a.ID)
 			continue
 		}
-		for _, ik := range indexKeys(&a) {
+		for _, ik := range indexKeys(a) {
 			c.expected[ik[0]]++
 			if !has(idx, ik) {
 				c.missing[ik[0]]++
 				c.report(where, "index entry %s is missing", indexEntry(ik, false))
 			}
 		}
-		if tk := tallyKey(&a); tk != nil {
+		if tk := tallyKey(&a.Summary); tk != nil {
 			c.tally[string(tk)]++
 		}
 	}
 	c.count("dossier records", n)
+	// A body or a list of files whose head is gone is a dossier half
+	// deleted: nothing reads it, and nothing would ever remove it.
+	apps := c.bucket(bucketApps)
+	for _, part := range [][]byte{bucketBodies, bucketDossierFiles} {
+		cur := c.bucket(part).Cursor()
+		for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
+			if err := c.tick(); err != nil {
+				return err
+			}
+			if apps.Get(k) == nil {
+				c.report(fmt.Sprintf("%s %s", part, k), "no dossier has this id")
+			}
+		}
+	}
 	return nil
+}
+
+// storedDossier decodes the dossier whose head is raw, with its body and
+// files, saying which part is missing or does not decode.
+func storedDossier(btx *bolt.Tx, id, raw []byte) (*engine.Application, error) {
+	var a engine.Application
+	if err := json.Unmarshal(raw, &a.Summary); err != nil {
+		return nil, fmt.Errorf("its record does not decode: %v", err)
+	}
+	rawBody := btx.Bucket(bucketBodies).Get(id)
+	if rawBody == nil {
+		return nil, fmt.Errorf("its body is missing")
+	}
+	var b body
+	if err := json.Unmarshal(rawBody, &b); err != nil {
+		return nil, fmt.Errorf("its body does not decode: %v", err)
+	}
+	a.Contacts, a.Sections = b.Contacts, b.Sections
+	rawFiles := btx.Bucket(bucketDossierFiles).Get(id)
+	if rawFiles == nil {
+		return nil, fmt.Errorf("its list of files is missing")
+	}
+	if err := json.Unmarshal(rawFiles, &a.Attachments); err != nil {
+		return nil, fmt.Errorf("its list of files does not decode: %v", err)
+	}
+	return &a, nil
 }
 
 // indexKinds names the kinds of index entry.
@@ -268,13 +303,13 @@ func (c *checker) strays(kind byte, want int) error {
 			found++
 			continue
 		}
-		var a engine.Application
-		if err := json.Unmarshal(raw, &a); err != nil || a.ID != id {
+		a, err := storedDossier(c.btx, []byte(id), raw)
+		if err != nil || a.ID != id {
 			found++ // reported by the dossier pass
 			continue
 		}
-		if !containsKey(indexKeys(&a), k) {
-			c.report(where, "the dossier's record gives no such entry (%s)", recordValue(&a, kind))
+		if !containsKey(indexKeys(a), k) {
+			c.report(where, "the dossier's record gives no such entry (%s)", recordValue(a, kind))
 			found++
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -34,12 +35,14 @@ var (
 	bucketAudit = []byte("audit")
 	allBuckets  = [][]byte{bucketMeta, bucketCalls, bucketApps, bucketHistory, bucketIndex, bucketUsers,
 		bucketEmails, bucketSessions, bucketUserSessions, bucketAssignments, bucketAudit, bucketTally,
-		bucketReviews, bucketConflicts, bucketOutbox, bucketOutboxPending, bucketOutboxHeld, bucketOutboxState}
+		bucketReviews, bucketConflicts, bucketOutbox, bucketOutboxPending, bucketOutboxHeld, bucketOutboxState,
+		bucketBodies, bucketDossierFiles}
 )
 
 // schemaVersion is written at creation; a later layout change migrates from
-// it. Version 2 added the tally.
-const schemaVersion = "2"
+// it (see migrate). Version 2 added the tally, version 3 split each dossier
+// into head, body and files.
+const schemaVersion = "3"
 
 // DB is the bbolt store. It implements engine.Store.
 type DB struct {
@@ -77,6 +80,8 @@ type Options struct {
 	// decoded copies take about as much again); 0 keeps 32 MiB, about
 	// 1,500 dossiers of 22 KB, and a negative value keeps none.
 	CacheBytes int
+	// Logger hears the progress of a migration; nil hears nothing.
+	Logger *slog.Logger
 }
 
 // DefaultCacheBytes is the decoded dossiers' bound when Options leave it 0.
@@ -105,7 +110,11 @@ func Open(path string, opts Options) (*DB, error) {
 		// A reader of a newer layout could misread it: refuse as a writer does.
 		err = b.View(func(tx *bolt.Tx) error {
 			if meta := tx.Bucket(bucketMeta); meta != nil {
-				if v := string(meta.Get([]byte("schema"))); v != "" && v != "1" && v != schemaVersion {
+				switch v := string(meta.Get(keySchema)); v {
+				case schemaVersion:
+				case "", "1", "2":
+					return fmt.Errorf("schema version %q is older than this program's (%s): start the server once, which migrates it", v, schemaVersion)
+				default:
 					return fmt.Errorf("schema version %q is newer than this program (%s)", v, schemaVersion)
 				}
 			}
@@ -117,31 +126,11 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 	}
 	if !opts.ReadOnly {
-		err = b.Update(func(tx *bolt.Tx) error {
-			for _, name := range allBuckets {
-				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-					return err
-				}
-			}
-			meta := tx.Bucket(bucketMeta)
-			switch string(meta.Get([]byte("schema"))) {
-			case schemaVersion:
-				return nil
-			case "", "1":
-				// Version 1 had no tally: count what is stored, in the same
-				// transaction as the version that says it is there.
-				counts, err := buildTally(tx)
-				if err != nil {
-					return err
-				}
-				if err := writeTally(tx, counts); err != nil {
-					return err
-				}
-				return meta.Put([]byte("schema"), []byte(schemaVersion))
-			default:
-				return fmt.Errorf("schema version %q is newer than this program (%s)", meta.Get([]byte("schema")), schemaVersion)
-			}
-		})
+		log := opts.Logger
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		err = migrate(b, log)
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("initialise %s: %w", path, err)

@@ -37,7 +37,14 @@ func indexPrefix(kind byte, value string) []byte {
 	return append(p, 0)
 }
 
+// indexKeys are every index entry the dossier has: its head's and its
+// files'.
 func indexKeys(a *engine.Application) [][]byte {
+	return append(headIndexKeys(&a.Summary), fileIndexKeys(a.ID, a.Attachments)...)
+}
+
+// headIndexKeys are the index entries the dossier's head gives.
+func headIndexKeys(a *engine.Summary) [][]byte {
 	keys := [][]byte{
 		append(indexPrefix(idxCall, a.Call), a.ID...),
 		append(indexPrefix(idxState, string(a.State)), a.ID...),
@@ -48,8 +55,15 @@ func indexKeys(a *engine.Application) [][]byte {
 	if a.LeftDraft() {
 		keys = append(keys, append(indexPrefix(idxLeftDraft, ""), a.ID...))
 	}
-	for _, at := range a.Attachments {
-		if k := append(indexPrefix(idxFile, at.SHA256), a.ID...); !containsKey(keys, k) {
+	return keys
+}
+
+// fileIndexKeys are the entries naming the files the dossier holds, one per
+// distinct file.
+func fileIndexKeys(id string, files []engine.Attachment) [][]byte {
+	var keys [][]byte
+	for _, at := range files {
+		if k := append(indexPrefix(idxFile, at.SHA256), id...); !containsKey(keys, k) {
 			keys = append(keys, k)
 		}
 	}
@@ -96,7 +110,7 @@ func prefixes(q engine.Query) [][]byte {
 // q, in id order. With filters it walks their indexes together (a zig-zag
 // merge join): each cursor seeks straight to the largest id any other has
 // reached, so the cost follows the size of the answer, not of the indexes.
-func (t *tx) Applications(q engine.Query) ([]*engine.Application, string, error) {
+func (t *tx) Applications(q engine.Query) ([]*engine.Summary, string, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = engine.DefaultPageSize
@@ -112,19 +126,15 @@ func (t *tx) Applications(q engine.Query) ([]*engine.Application, string, error)
 		ids = ids[:limit]
 		next = string(ids[limit-1])
 	}
-	items := make([]*engine.Application, 0, len(ids))
-	apps := t.bucket(bucketApps)
+	items := make([]*engine.Summary, 0, len(ids))
 	for _, id := range ids {
-		raw := apps.Get(id)
-		if raw == nil {
+		h, err := t.head(string(id))
+		if engine.ErrorCode(err) == engine.ENOTFOUND {
 			return nil, "", fmt.Errorf("index names dossier %s, which is missing", id)
-		}
-		a, err := t.decodeApplication(string(id), raw, false)
-		if err != nil {
+		} else if err != nil {
 			return nil, "", err
 		}
-		t.remember(a)
-		items = append(items, a)
+		items = append(items, h)
 	}
 	return items, next, nil
 }

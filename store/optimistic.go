@@ -50,6 +50,8 @@ type optimistic struct {
 	tally map[string]int64
 	// seqs are the history sequence numbers this run gave out, by dossier.
 	seqs map[string]uint64
+	// keep are the decoded records to cache once the writes are applied.
+	keep []func()
 }
 
 type readRecord struct {
@@ -155,6 +157,9 @@ func (opt *optimistic) apply(btx *bolt.Tx) error {
 				return err
 			}
 		}
+	}
+	for _, keep := range opt.keep {
+		keep()
 	}
 	return nil
 }

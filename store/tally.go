@@ -19,7 +19,7 @@ import (
 // of keys instead of every dossier.
 var bucketTally = []byte("tally")
 
-func tallyKey(a *engine.Application) []byte {
+func tallyKey(a *engine.Summary) []byte {
 	if !a.LeftDraft() {
 		return nil
 	}
@@ -81,7 +81,9 @@ func (t *tx) Tally(callID string) ([]engine.Count, error) {
 func buildTally(btx *bolt.Tx) (map[string]int64, error) {
 	counts := map[string]int64{}
 	err := btx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
-		var a engine.Application
+		// A head, or a whole record of schema 2 or older: both hold the
+		// head's fields at the top.
+		var a engine.Summary
 		if err := json.Unmarshal(v, &a); err != nil {
 			return fmt.Errorf("decode dossier %s: %w", k, err)
 		}

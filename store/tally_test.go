@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -29,11 +31,11 @@ var submittedAt = time.Date(2027, time.March, 18, 9, 30, 0, 0, time.UTC)
 // says whether it was ever submitted (Application.LeftDraft).
 func dossier(n int, call, city, country, field string, state engine.State, submitted bool) *engine.Application {
 	created := submittedAt.Add(-48 * time.Hour)
-	a := &engine.Application{
+	a := &engine.Application{Summary: engine.Summary{
 		ID: fmt.Sprintf("%016d", n), Call: call, City: city, Country: country, Field: field,
-		Language: "en", State: state, Version: 1, Sections: map[string]string{"vision": "Cinema for all"},
-		CreatedAt: created, UpdatedAt: created, Owner: fmt.Sprintf("U%015d", n),
-	}
+		Language: "en", State: state, Version: 1, CreatedAt: created, UpdatedAt: created,
+		Owner: fmt.Sprintf("U%015d", n),
+	}, Sections: map[string]string{"vision": "Cinema for all"}}
 	if submitted {
 		at := submittedAt
 		a.SubmittedAt = &at
@@ -144,11 +146,18 @@ func schemaOf(tb testing.TB, path string) string {
 	return v
 }
 
-// downgrade makes the file look as schema version 1 (or no version, when
-// version is "") left it: no tally bucket.
+// downgrade makes the file look as an older program left it: schema 2
+// keeps each dossier whole in one record; schema 1 (or no version, when
+// version is "") has no tally either.
 func downgrade(tb testing.TB, path, version string) {
 	tb.Helper()
 	rawUpdate(tb, path, func(tx *bolt.Tx) error {
+		if err := joinDossiers(tx); err != nil {
+			return err
+		}
+		if version == "2" {
+			return tx.Bucket(bucketMeta).Put([]byte("schema"), []byte(version))
+		}
 		if err := tx.DeleteBucket(bucketTally); err != nil {
 			return fmt.Errorf("delete the tally: %w", err)
 		}
@@ -365,8 +374,8 @@ func TestOpen_OlderSchema_BuildsTheTally(t *testing.T) {
 			assertTally(t, db, callA, want)
 
 			mustClose(t, db)
-			if got := schemaOf(t, path); got != "2" {
-				t.Fatalf("after the migration the schema is %q, want %q", got, "2")
+			if got := schemaOf(t, path); got != schemaVersion {
+				t.Fatalf("after the migration the schema is %q, want %q", got, schemaVersion)
 			}
 			db = mustOpen(t, path, Options{})
 			defer mustClose(t, db)
@@ -382,8 +391,8 @@ func TestOpen_EmptyDatabase_IsAtTheCurrentSchema(t *testing.T) {
 	db := mustOpen(t, path, Options{})
 	assertTally(t, db, callA, map[string]int{})
 	mustClose(t, db)
-	if got := schemaOf(t, path); got != "2" {
-		t.Fatalf("a new database records schema %q, want %q", got, "2")
+	if got := schemaOf(t, path); got != schemaVersion {
+		t.Fatalf("a new database records schema %q, want %q", got, schemaVersion)
 	}
 }
 
@@ -416,17 +425,17 @@ func TestOpen_NewerSchema_Fails(t *testing.T) {
 		t.Fatalf("after the refused open the schema is %q, want %q left alone", got, "99")
 	}
 	rawUpdate(t, path, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put([]byte("schema"), []byte("2"))
+		return tx.Bucket(bucketMeta).Put([]byte("schema"), []byte(schemaVersion))
 	})
 	db = mustOpen(t, path, Options{})
 	defer mustClose(t, db)
 	assertTally(t, db, callA, want)
 }
 
-// TestTally_ReadOnlyOpenOfSchemaOne_IsAnError opens a schema 1 file read
-// only (a backup check): nothing migrates it, and reading the tally must
-// return an error, not panic nor claim the call has no dossiers.
-func TestTally_ReadOnlyOpenOfSchemaOne_IsAnError(t *testing.T) {
+// TestOpen_ReadOnlyOfSchemaOne_IsRefused opens a schema 1 file read only
+// (a backup check): nothing migrates it, and the open must say so rather
+// than read an older layout as the current one, and leave the file alone.
+func TestOpen_ReadOnlyOfSchemaOne_IsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "designate.db")
 	db := mustOpen(t, path, Options{})
 	apps, _ := mixedDossiers()
@@ -434,40 +443,45 @@ func TestTally_ReadOnlyOpenOfSchemaOne_IsAnError(t *testing.T) {
 	mustClose(t, db)
 	downgrade(t, path, "1")
 
-	db = mustOpen(t, path, Options{ReadOnly: true})
-	defer mustClose(t, db)
-	var counts []engine.Count
-	err := func() (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("panic: %v", r)
-				t.Errorf("Tally on a read-only schema 1 file panicked: %v", r)
-			}
-		}()
-		return db.View(context.Background(), func(tx engine.ReadTx) error {
-			var err error
-			counts, err = tx.Tally(callA)
-			return err
-		})
-	}()
+	db, err := Open(path, Options{ReadOnly: true})
 	if err == nil {
-		t.Fatalf("Tally on a read-only schema 1 file = %v and no error, want an error", counts)
+		db.Close()
+		t.Fatal("a read-only open of a schema 1 file succeeded, want a refusal")
 	}
-	if !strings.Contains(err.Error(), "tally") {
-		t.Errorf("Tally error = %q, want it to say the tally is missing", err)
-	}
-	// The dossiers themselves still read.
-	err = db.View(context.Background(), func(tx engine.ReadTx) error {
-		items, _, err := tx.Applications(engine.Query{Call: callA, Limit: 100})
-		if err == nil && len(items) != 12 {
-			err = fmt.Errorf("%d dossiers of %s, want 12", len(items), callA)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("list the dossiers read only: %v", err)
+	if !strings.Contains(err.Error(), `"1"`) || !strings.Contains(err.Error(), "server") {
+		t.Errorf("Open error = %q, want it to name version 1 and the server that migrates it", err)
 	}
 	if got := schemaOf(t, path); got != "1" {
 		t.Fatalf("a read-only open changed the schema to %q, want it left at %q", got, "1")
 	}
+}
+
+// joinDossiers undoes the split of schema 3: each dossier's head, body and
+// files become one whole record again, as schema 2 kept it.
+func joinDossiers(tx *bolt.Tx) error {
+	apps := tx.Bucket(bucketApps)
+	var whole [][2][]byte
+	err := apps.ForEach(func(k, v []byte) error {
+		a, err := storedDossier(tx, k, v)
+		if err != nil {
+			return fmt.Errorf("dossier %s: %w", k, err)
+		}
+		raw, err := json.Marshal(a)
+		whole = append(whole, [2][]byte{bytes.Clone(k), raw})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range whole {
+		if err := apps.Put(r[0], r[1]); err != nil {
+			return err
+		}
+	}
+	for _, part := range [][]byte{bucketBodies, bucketDossierFiles} {
+		if err := tx.DeleteBucket(part); err != nil {
+			return err
+		}
+	}
+	return nil
 }

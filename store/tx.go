@@ -22,10 +22,12 @@ type tx struct {
 	// wrote is set by every write, so Update knows whether a refusal left
 	// writes behind.
 	wrote bool
-	// indexed holds the index and tally keys of each dossier as this
-	// transaction last read or wrote it, so that rewriting a dossier it has
-	// just read does not read and decode the stored record a second time.
-	indexed map[string]derived
+	// heads and bodies hold what this transaction last read or wrote of
+	// each dossier (see dossier.go), so that rewriting a dossier it has
+	// just read neither reads its records again nor writes a part that did
+	// not change.
+	heads  map[string]headKeys
+	bodies map[string]*bodyRead
 }
 
 var _ engine.Tx = (*tx)(nil)
@@ -116,109 +118,6 @@ func (t *tx) Calls() ([]*engine.Call, error) {
 
 // PutCall stores the call.
 func (t *tx) PutCall(c *engine.Call) error { return t.put(bucketCalls, c.ID, c) }
-
-// Application returns the dossier. Returns ENOTFOUND if there is none.
-func (t *tx) Application(id string) (*engine.Application, error) {
-	raw := t.bucket(bucketApps).Get([]byte(id))
-	if raw == nil {
-		return nil, engine.Errorf(engine.ENOTFOUND, "No such dossier.")
-	}
-	a, err := t.decodeApplication(id, raw, true)
-	if err != nil {
-		return nil, err
-	}
-	t.remember(a)
-	return a, nil
-}
-
-// decodeApplication decodes a stored dossier, or copies the one kept
-// decoded from the same bytes; keep says whether to keep what it decodes
-// (a dossier read by itself is likely read or written again soon, the
-// dossiers of a list page are not).
-func (t *tx) decodeApplication(id string, raw []byte, keep bool) (*engine.Application, error) {
-	if a, ok := t.cache.apps.get(id, raw); ok {
-		return a, nil
-	}
-	var a engine.Application
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, fmt.Errorf("decode dossier %q: %w", id, err)
-	}
-	if keep {
-		t.cache.apps.put(id, bytes.Clone(raw), &a)
-	}
-	return &a, nil
-}
-
-func (t *tx) remember(a *engine.Application) derived {
-	if t.indexed == nil {
-		t.indexed = map[string]derived{}
-	}
-	d := derived{index: indexKeys(a), tally: tallyKey(a)}
-	t.indexed[a.ID] = d
-	return d
-}
-
-// derived is what the store writes beside a dossier: its index keys and its
-// tally key.
-type derived struct {
-	index [][]byte
-	tally []byte
-}
-
-// PutApplication stores the dossier and moves its index entries from what
-// the stored record had to what a has, in this same transaction.
-func (t *tx) PutApplication(a *engine.Application) error {
-	t.wrote = true
-	old, known := t.indexed[a.ID]
-	if !known {
-		if raw := t.bucket(bucketApps).Get([]byte(a.ID)); raw != nil {
-			prev, err := t.decodeApplication(a.ID, raw, false)
-			if err != nil {
-				return err
-			}
-			old, known = derived{index: indexKeys(prev), tally: tallyKey(prev)}, true
-		}
-	}
-	next := t.remember(a)
-	idx := t.bucket(bucketIndex)
-	for _, k := range old.index {
-		if !containsKey(next.index, k) {
-			if err := idx.Delete(k); err != nil {
-				return err
-			}
-		}
-	}
-	for _, k := range next.index {
-		if !containsKey(old.index, k) {
-			if err := idx.Put(k, nil); err != nil {
-				return err
-			}
-		}
-	}
-	if !known || !bytes.Equal(old.tally, next.tally) {
-		tally := t.bucket(bucketTally)
-		if known {
-			if err := addTally(tally, old.tally, -1); err != nil {
-				return err
-			}
-		}
-		if err := addTally(tally, next.tally, 1); err != nil {
-			return err
-		}
-	}
-	raw, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	if err := t.bucket(bucketApps).Put([]byte(a.ID), raw); err != nil {
-		return err
-	}
-	// The next read of the dossier, most likely its next save, finds it
-	// decoded. Kept even if this transaction rolls back: then the stored
-	// bytes differ from raw and the entry is not used.
-	t.cache.apps.put(a.ID, raw, a)
-	return nil
-}
 
 // historyKey is the dossier id then the sequence number, big-endian, so a
 // dossier's events are contiguous and in order.

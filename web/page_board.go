@@ -22,7 +22,7 @@ type boardPageData struct {
 	Board    *engine.Board
 	States   []engine.State
 	Filters  boardFilters
-	Items    []*engine.Application
+	Items    []*engine.Summary
 	Next     string // the next page's address, or ""
 	First    string // the first page's address when this is a later one
 	Paged    bool

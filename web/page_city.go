@@ -11,7 +11,7 @@ import (
 type cityCall struct {
 	Call            *engine.Call
 	Timeline        timelineView
-	Dossiers        []*engine.Application
+	Dossiers        []*engine.Summary
 	Open, CanStart  bool
 	Deadline, Close string
 }

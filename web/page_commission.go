@@ -9,7 +9,7 @@ import (
 // commissionDossier is one of the country's dossiers with what the
 // commission may do with it now.
 type commissionDossier struct {
-	App      *engine.Application
+	App      *engine.Summary
 	Endorse  bool
 	Decline  bool
 	Verdicts []engine.HistoryEvent // the commission's own endorse/decline, with its reason

@@ -240,9 +240,9 @@ func dcJump(t *testing.T, tm *TestMain, token, phase string) time.Time {
 
 // dcDossiers is every dossier of the demo call, drafts included, as the
 // engine holds them, by id.
-func dcDossiers(t *testing.T, tm *TestMain) map[string]*engine.Application {
+func dcDossiers(t *testing.T, tm *TestMain) map[string]*engine.Summary {
 	t.Helper()
-	all := map[string]*engine.Application{}
+	all := map[string]*engine.Summary{}
 	q := engine.Query{Call: dcCall, Limit: engine.MaxPageSize}
 	for {
 		page, err := tm.Service.Applications(context.Background(), engine.System, q)

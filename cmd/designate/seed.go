@@ -102,11 +102,11 @@ func syntheticDossier(tx engine.Tx, call *engine.Call, i int, draft bool, now ti
 	country := seedCountries[i%len(seedCountries)]
 	city := fmt.Sprintf("Seed %07d", i)
 	at := now.Add(-time.Hour).Add(time.Duration(i) * time.Microsecond)
-	app := &engine.Application{
-		ID: engine.NewID(at), Call: call.ID, City: city, Country: country,
-		Field: call.Fields[(i/len(seedCountries))%len(call.Fields)], Language: "en", State: engine.Draft, Version: 1,
-		Sections: map[string]string{}, CreatedAt: at, UpdatedAt: at, Owner: "seed",
-	}
+	app := &engine.Application{Summary: engine.Summary{
+		ID: engine.NewID(at), Call: call.ID, City: city, Country: country, Field: call.Fields[(i/len(seedCountries))%len(call.Fields)],
+		Language: "en", State: engine.Draft, Version: 1, CreatedAt: at, UpdatedAt: at,
+		Owner: "seed",
+	}, Sections: map[string]string{}}
 	events := []engine.HistoryEvent{{At: at, Actor: "seed@example.org", Role: engine.RoleApplicant, Event: "create", To: engine.Draft}}
 	if !draft {
 		contact := engine.Contact{Name: "Contact of " + city, Email: "contact@seed.example.org", Phone: "+33 1 45 68 10 00"}

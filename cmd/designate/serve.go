@@ -63,7 +63,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	db, err := store.Open(dbFile(m.Config.Data), store.Options{})
+	db, err := store.Open(dbFile(m.Config.Data), store.Options{Logger: m.Logger})
 	if err != nil {
 		return err
 	}
