@@ -20,5 +20,5 @@ func (s *Server) applicationCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/applications/"+app.ID)
-	writeJSON(w, http.StatusCreated, app)
+	answerDossier(w, r, http.StatusCreated, app)
 }

@@ -27,5 +27,5 @@ func (s *Server) attachmentReplace(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, app)
+	answerDossier(w, r, http.StatusOK, app)
 }

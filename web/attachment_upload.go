@@ -30,5 +30,5 @@ func (s *Server) attachmentUpload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/applications/%s/attachments/%s/%d", url.PathEscape(app.ID), url.PathEscape(vars["slot"]), n))
-	writeJSON(w, http.StatusCreated, app)
+	answerDossier(w, r, http.StatusCreated, app)
 }
