@@ -483,6 +483,12 @@ func (e *mlEnv) check(got []mlMail, want []mlCopy) {
 func (e *mlEnv) checkOutbox(got []mlMail, messages int) {
 	e.t.Helper()
 	t := e.t
+	// The worker records a message sent in a write of its own after the
+	// SMTP server has the last copy: the server's count can be complete
+	// a moment before the outbox says so.
+	mlWait(t, "the outbox to record what the server received", func() bool {
+		return len(e.outbox("sent")) >= messages
+	}, nil)
 	for _, st := range []string{"pending", "held", "failed"} {
 		if l := e.outbox(st); len(l) != 0 {
 			t.Errorf("%d messages %s, want none: %+v", len(l), st, l[0])
