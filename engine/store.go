@@ -42,6 +42,10 @@ type ReadTx interface {
 	UserByEmail(email string) (*User, error)
 	// Users returns every account, by id.
 	Users() ([]*User, error)
+	// UsersWith returns the accounts of the role in the country, and in
+	// the city when city is set, by e-mail, disabled ones included. It
+	// reads only those accounts, from an index.
+	UsersWith(role Role, country, city string) ([]*User, error)
 	// Session returns the session by its token hash. Returns ENOTFOUND if
 	// there is none.
 	Session(tokenHash string) (*Session, error)

@@ -123,6 +123,11 @@ func Open(path string, opts Options) (*DB, error) {
 					return err
 				}
 			}
+			// Its own step, not a schema version: built whenever its
+			// bucket is missing.
+			if err := buildUserIndex(tx); err != nil {
+				return err
+			}
 			meta := tx.Bucket(bucketMeta)
 			switch string(meta.Get([]byte("schema"))) {
 			case schemaVersion:
