@@ -98,3 +98,62 @@ func buildUserIndex(btx *bolt.Tx) error {
 		return idx.Put(userIndexKey(rec.User), bytes.Clone(k))
 	})
 }
+
+// userIndexName names an entry of users_by in the check's report:
+// role/country/city/e-mail.
+func userIndexName(k []byte) string { return strings.ReplaceAll(string(k), "\x00", "/") }
+
+// userIndex checks users_by against the accounts, both ways: each account
+// has the entry its record gives, naming it, and each entry is the one its
+// account's record gives (a stray left behind by a move names an account
+// that is elsewhere now). Accounts are thousands, not millions: both
+// passes walk everything.
+func (c *checker) userIndex() error {
+	idx, users := c.bucket(bucketUsersBy), c.bucket(bucketUsers)
+	if idx == nil {
+		return nil // written before the index: the server builds it at its next start
+	}
+	err := users.ForEach(func(k, v []byte) error {
+		if err := c.tick(); err != nil {
+			return err
+		}
+		rec := userRecord{User: &engine.User{}}
+		if json.Unmarshal(v, &rec) != nil || rec.ID != string(k) {
+			return nil // reported by the accounts pass
+		}
+		key := userIndexKey(rec.User)
+		switch owner := idx.Get(key); {
+		case owner == nil:
+			c.report("account "+string(k), "its entry %s is missing from users_by", userIndexName(key))
+		case string(owner) != rec.ID:
+			c.report("account "+string(k), "its entry %s in users_by names account %s", userIndexName(key), owner)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n := 0
+	err = idx.ForEach(func(k, v []byte) error {
+		if err := c.tick(); err != nil {
+			return err
+		}
+		n++
+		where := "users_by " + userIndexName(k)
+		raw := users.Get(v)
+		if raw == nil {
+			c.report(where, "names account %s, which does not exist", v)
+			return nil
+		}
+		rec := userRecord{User: &engine.User{}}
+		if json.Unmarshal(raw, &rec) != nil || rec.ID != string(v) {
+			return nil // reported by the accounts pass
+		}
+		if key := userIndexKey(rec.User); !bytes.Equal(key, k) {
+			c.report(where, "names account %s, whose record gives %s", v, userIndexName(key))
+		}
+		return nil
+	})
+	c.count("account index entries", n)
+	return err
+}
