@@ -66,6 +66,8 @@ type ReadTx interface {
 	HeldMessages(callID string) ([]*Message, error)
 	// Messages returns up to limit messages in the state ("" for all), newest first.
 	Messages(state string, limit int) ([]*Message, error)
+	// MessageCount returns how many messages are in the state.
+	MessageCount(state string) (int, error)
 	// FileUsed reports whether any dossier names the file with the digest.
 	FileUsed(digest string) (bool, error)
 	// Audit returns up to limit audit events before the cursor (newest
