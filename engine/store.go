@@ -68,6 +68,8 @@ type ReadTx interface {
 	Messages(state string, limit int) ([]*Message, error)
 	// MessageCount returns how many messages are in the state.
 	MessageCount(state string) (int, error)
+	// DueMessageCount returns how many pending messages are due at now.
+	DueMessageCount(now time.Time) (int, error)
 	// FileUsed reports whether any dossier names the file with the digest.
 	FileUsed(digest string) (bool, error)
 	// Audit returns up to limit audit events before the cursor (newest

@@ -238,7 +238,10 @@ type rushRun struct {
 	// outboxTotal is how many messages it held after the last.
 	outboxWatch bool
 	outboxTotal int
-	sink        *rushSink
+	// outboxRetrying is how many pending messages waited for a retry
+	// after the last phase.
+	outboxRetrying int
+	sink           *rushSink
 }
 
 // rushSamples is how many failures the report quotes.

@@ -20,7 +20,10 @@ import (
 // after each phase rush reads the backlog (GET /api/v1/outbox/counts, as
 // the admin) and waits for it to drain, before the next phase starts: the
 // phase counts as sustained only if its e-mails were all sent within the
-// phase's own length after it ended.
+// phase's own length after it ended. The backlog is the pending e-mails
+// that are due; one waiting for a retry after a failure is the SMTP
+// server's doing, not the worker's, but a phase that leaves more of them
+// than there were is not sustained either.
 //
 // With --smtp-sink ADDR, rush itself listens on ADDR as an SMTP server
 // that takes every e-mail and keeps none, so the drain is measured against
@@ -28,8 +31,7 @@ import (
 // config.yaml points mail.smtp at it (host and port of ADDR, starttls off).
 
 // rushDrainStall is how long the backlog may stay the same size before
-// rush stops waiting: the server is not delivering (mail.deliver off, or
-// its SMTP server refusing, every message waiting for a retry).
+// rush stops waiting: the server is not delivering (mail.deliver off).
 const rushDrainStall = 10 * time.Second
 
 // rushDrainPoll is how often rush reads the backlog while it drains: the
@@ -43,13 +45,17 @@ type rushOutbox struct {
 	Written int `json:"written"`
 	// PendingAtEnd is the backlog when the phase ended.
 	PendingAtEnd int `json:"pending_at_end"`
-	// Drained says whether the backlog reached zero; DrainS is how long
-	// after the phase's end it did (or until rush gave up, with Left
-	// still pending).
+	// Drained says whether the due e-mails reached zero; DrainS is how
+	// long after the phase's end they did (or until rush gave up, with
+	// Left still due).
 	Drained bool    `json:"drained"`
 	DrainS  float64 `json:"drain_s"`
 	Left    int     `json:"left,omitempty"`
-	// Sustained: drained within the phase's own length.
+	// Retrying is how many pending e-mails wait for a retry after a
+	// failure, once drained.
+	Retrying int `json:"retrying,omitempty"`
+	// Sustained: drained within the phase's own length, and no more
+	// e-mails waiting for a retry than before the phase.
 	Sustained bool `json:"sustained"`
 }
 
@@ -96,6 +102,7 @@ func (r *rushRun) startOutboxWatch() error {
 		return nil
 	}
 	r.outboxWatch, r.outboxTotal = true, rushTotal(counts)
+	r.outboxRetrying = counts[engine.MessagePending] - counts[engine.OutboxDue]
 	return nil
 }
 
@@ -111,13 +118,13 @@ func (r *rushRun) drainOutbox(name string, elapsed time.Duration) (*rushOutbox, 
 	}
 	ob := &rushOutbox{Written: rushTotal(counts) - r.outboxTotal, PendingAtEnd: counts[engine.MessagePending]}
 	start := time.Now()
-	pending, shrank := ob.PendingAtEnd, start
-	if pending > 0 {
-		fmt.Fprintf(r.stderr, "rush: %s left %d e-mails pending; waiting for the outbox to send them\n", name, pending)
+	due, shrank := counts[engine.OutboxDue], start
+	if due > 0 {
+		fmt.Fprintf(r.stderr, "rush: %s left %d e-mails due; waiting for the outbox to send them\n", name, due)
 	}
 	tick := time.NewTicker(rushDrainPoll)
 	defer tick.Stop()
-	for pending > 0 && time.Since(start) < r.opt.drainTimeout && time.Since(shrank) < rushDrainStall {
+	for due > 0 && time.Since(start) < r.opt.drainTimeout && time.Since(shrank) < rushDrainStall {
 		select {
 		case <-r.ctx.Done():
 			return nil, errRushInterrupted
@@ -126,17 +133,19 @@ func (r *rushRun) drainOutbox(name string, elapsed time.Duration) (*rushOutbox, 
 		if counts, _, err = r.rushOutboxCounts(); err != nil {
 			return nil, err
 		}
-		if n := counts[engine.MessagePending]; n < pending {
-			pending, shrank = n, time.Now()
+		if n := counts[engine.OutboxDue]; n < due {
+			due, shrank = n, time.Now()
 		}
 	}
 	drain := time.Since(start)
-	if ob.PendingAtEnd == 0 {
+	if counts[engine.OutboxDue] == 0 && ob.PendingAtEnd == 0 {
 		drain = 0
 	}
+	retrying := counts[engine.MessagePending] - counts[engine.OutboxDue]
 	r.outboxTotal = rushTotal(counts)
-	ob.Drained, ob.Left, ob.DrainS = pending == 0, pending, roundSeconds(drain)
-	ob.Sustained = ob.Drained && drain <= elapsed
+	ob.Drained, ob.Left, ob.DrainS, ob.Retrying = due == 0, due, roundSeconds(drain), retrying
+	ob.Sustained = ob.Drained && drain <= elapsed && retrying <= r.outboxRetrying
+	r.outboxRetrying = retrying
 	return ob, nil
 }
 

@@ -367,8 +367,12 @@ func (rep *rushReport) writeOutbox(w io.Writer) {
 		if ob.Sustained {
 			sustained = "yes"
 		}
-		fmt.Fprintf(w, "  %-*s  written %6d  pending at end %6d  %-32s sustained: %s (%.1fs against %.1fs)\n",
-			width, fmt.Sprintf("%s %.1fs", ph.Name, ph.Seconds), ob.Written, ob.PendingAtEnd, drain, sustained, ob.DrainS, ph.Seconds)
+		retrying := ""
+		if ob.Retrying > 0 {
+			retrying = fmt.Sprintf(", %d waiting for a retry", ob.Retrying)
+		}
+		fmt.Fprintf(w, "  %-*s  written %6d  pending at end %6d  %-32s sustained: %s (%.1fs against %.1fs)%s\n",
+			width, fmt.Sprintf("%s %.1fs", ph.Name, ph.Seconds), ob.Written, ob.PendingAtEnd, drain, sustained, ob.DrainS, ph.Seconds, retrying)
 	}
 	if s := rep.SMTPSink; s != nil {
 		fmt.Fprintf(w, "smtp sink %s received %d e-mails (%d recipients)\n", s.Addr, s.Mails, s.Recipients)

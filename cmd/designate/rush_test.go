@@ -171,7 +171,7 @@ func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
 			continue
 		}
 		written[ph.Name] = ob.Written
-		if !ob.Drained || ob.Left != 0 || ob.Sustained != (ob.DrainS <= ph.Seconds) || (ob.PendingAtEnd == 0 && ob.DrainS != 0) {
+		if !ob.Drained || ob.Left != 0 || ob.Retrying != 0 || ob.Sustained != (ob.DrainS <= ph.Seconds) || (ob.PendingAtEnd == 0 && ob.DrainS != 0) {
 			t.Errorf("phase %s: outbox %+v: want drained, and sustained exactly when the drain took no longer than the phase's %.3fs", ph.Name, *ob, ph.Seconds)
 		}
 		sent += ob.Written
@@ -284,7 +284,7 @@ func TestRushReport_Table_ShowsTheOutboxAfterEachPhase(t *testing.T) {
 		Phases: []rushPhaseLength{
 			{Name: "prepare", Seconds: 1.2, Outbox: &rushOutbox{Drained: true, Sustained: true}},
 			{Name: "mix", Seconds: 10, Outbox: &rushOutbox{Written: 2612, PendingAtEnd: 1830, Drained: true, DrainS: 4.1, Sustained: true}},
-			{Name: "submit_storm", Seconds: 10, Outbox: &rushOutbox{Written: 20664, PendingAtEnd: 18000, DrainS: 60, Left: 1200}},
+			{Name: "submit_storm", Seconds: 10, Outbox: &rushOutbox{Written: 20664, PendingAtEnd: 18000, DrainS: 60, Left: 1200, Retrying: 7}},
 			{Name: "lists", Seconds: 10},
 		},
 		SMTPSink: &rushSink{Addr: "127.0.0.1:2525", Mails: 52000, Recipients: 52000},
@@ -294,7 +294,7 @@ func TestRushReport_Table_ShowsTheOutboxAfterEachPhase(t *testing.T) {
 	for _, want := range []string{
 		"outbox after each phase (sustained: its e-mails sent within the phase's own length)",
 		"  mix 10.0s           written   2612  pending at end   1830  drained in 4.1s                  sustained: yes (4.1s against 10.0s)",
-		"  submit_storm 10.0s  written  20664  pending at end  18000  not drained: 1200 left after 60.0s sustained: no (60.0s against 10.0s)",
+		"  submit_storm 10.0s  written  20664  pending at end  18000  not drained: 1200 left after 60.0s sustained: no (60.0s against 10.0s), 7 waiting for a retry",
 		"smtp sink 127.0.0.1:2525 received 52000 e-mails (52000 recipients)",
 	} {
 		if !strings.Contains(out.String(), want+"\n") {
