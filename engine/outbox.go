@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 )
@@ -98,7 +97,9 @@ func backoff(n int) time.Duration {
 
 // recipients expands the message's party to addresses: the dossier's main
 // contact and the city's accounts, or the country's commission accounts,
-// each in its own language (a contact reads the dossier's).
+// each in its own language (a contact reads the dossier's). The accounts
+// come from the store's index by role and place, by e-mail, so an e-mail
+// costs what its own recipients cost, however many accounts there are.
 func recipients(tx ReadTx, m *Message) ([]Recipient, error) {
 	var out []Recipient
 	seen := map[string]bool{}
@@ -110,28 +111,32 @@ func recipients(tx ReadTx, m *Message) ([]Recipient, error) {
 		seen[key] = true
 		out = append(out, Recipient{Email: email, Language: lang})
 	}
-	users, err := tx.Users()
-	if err != nil {
-		return nil, err
+	addAccounts := func(role Role, country, city string) error {
+		users, err := tx.UsersWith(role, country, city)
+		for _, u := range users {
+			if !u.Disabled {
+				add(u.Email, u.Language)
+			}
+		}
+		return err
 	}
-	sort.Slice(users, func(i, j int) bool { return users[i].Email < users[j].Email })
 	switch m.To {
 	case PartyCity:
 		app, err := tx.Application(m.Application)
 		if err != nil {
 			return nil, err
 		}
-		for _, u := range users {
-			if u.Role == RoleApplicant && !u.Disabled && u.City == app.City && u.Country == app.Country {
-				add(u.Email, u.Language)
+		// A city's accounts are those of its name in its country: without
+		// a name, UsersWith would give the whole country's.
+		if app.City != "" {
+			if err := addAccounts(RoleApplicant, app.Country, app.City); err != nil {
+				return nil, err
 			}
 		}
 		add(app.Contacts.Main.Email, app.Language)
 	case PartyCommission:
-		for _, u := range users {
-			if u.Role == RoleCommission && !u.Disabled && u.Country == m.Country {
-				add(u.Email, u.Language)
-			}
+		if err := addAccounts(RoleCommission, m.Country, ""); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -43,6 +43,10 @@ type ReadTx interface {
 	UserByEmail(email string) (*User, error)
 	// Users returns every account, by id.
 	Users() ([]*User, error)
+	// UsersWith returns the accounts of the role in the country, and in
+	// the city when city is set, by e-mail, disabled ones included. It
+	// reads only those accounts, from an index.
+	UsersWith(role Role, country, city string) ([]*User, error)
 	// Session returns the session by its token hash. Returns ENOTFOUND if
 	// there is none.
 	Session(tokenHash string) (*Session, error)
@@ -63,6 +67,10 @@ type ReadTx interface {
 	HeldMessages(callID string) ([]*Message, error)
 	// Messages returns up to limit messages in the state ("" for all), newest first.
 	Messages(state string, limit int) ([]*Message, error)
+	// MessageCount returns how many messages are in the state.
+	MessageCount(state string) (int, error)
+	// DueMessageCount returns how many pending messages are due at now.
+	DueMessageCount(now time.Time) (int, error)
 	// FileUsed reports whether any dossier names the file with the digest.
 	FileUsed(digest string) (bool, error)
 	// Audit returns up to limit audit events before the cursor (newest

@@ -28,7 +28,8 @@ import (
 //   - assignments, reviews, conflicts and history belong to existing
 //     dossiers (and accounts); a review has its assignment; a conflict of
 //     interest ended its assignment;
-//   - the e-mail index and the accounts agree; every session belongs to an
+//   - the e-mail index and the accounts agree, and so do the index by role
+//     and place (users_by) and the accounts; every session belongs to an
 //     existing account and is listed under it, and back;
 //   - every record is stored under its own id, and decodes;
 //   - the schema version is one this program knows, and every bucket is
@@ -95,7 +96,7 @@ func (c *checker) run() error {
 		return nil
 	}
 	for _, step := range []func() error{c.dossiers, c.index, c.tallyCounts, c.history, c.calls,
-		c.assignments, c.reviews, c.conflicts, c.outbox, c.accounts, c.sessions} {
+		c.assignments, c.reviews, c.conflicts, c.outbox, c.accounts, c.userIndex, c.sessions} {
 		if err := step(); err != nil {
 			return err
 		}

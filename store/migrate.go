@@ -44,6 +44,11 @@ func migrate(b *bolt.DB, log *slog.Logger) error {
 				return err
 			}
 		}
+		// Its own step, not a schema version: built whenever its bucket
+		// is missing.
+		if err := buildUserIndex(tx); err != nil {
+			return err
+		}
 		meta := tx.Bucket(bucketMeta)
 		switch v := string(meta.Get(keySchema)); v {
 		case "2", schemaVersion:

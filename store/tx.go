@@ -191,19 +191,34 @@ func (t *tx) Users() ([]*engine.User, error) {
 	return users, err
 }
 
-// PutUser stores the account and its e-mail entry.
+// PutUser stores the account, its e-mail entry and its entry in the index
+// by role and place (users_by), moving the entries the stored record had.
 func (t *tx) PutUser(u *engine.User) error {
-	t.wrote = true
 	emails := t.bucket(bucketEmails)
 	if owner := emails.Get([]byte(u.Email)); owner != nil && string(owner) != u.ID {
 		return engine.Errorf(engine.ECONFLICT, "An account with this e-mail exists already.")
 	}
-	if old, err := t.User(u.ID); err == nil && old.Email != u.Email {
-		if err := emails.Delete([]byte(old.Email)); err != nil {
-			return err
+	// Only now: a refusal that wrote nothing is answered without failing
+	// the other writes of its commit (see Update).
+	t.wrote = true
+	byPlace := t.bucket(bucketUsersBy)
+	next := userIndexKey(u)
+	if old, err := t.User(u.ID); err == nil {
+		if old.Email != u.Email {
+			if err := emails.Delete([]byte(old.Email)); err != nil {
+				return err
+			}
+		}
+		if prev := userIndexKey(old); !bytes.Equal(prev, next) {
+			if err := byPlace.Delete(prev); err != nil {
+				return err
+			}
 		}
 	}
 	if err := t.put(bucketUsers, u.ID, userRecord{User: u, PasswordHash: u.PasswordHash}); err != nil {
+		return err
+	}
+	if err := byPlace.Put(next, []byte(u.ID)); err != nil {
 		return err
 	}
 	return emails.Put([]byte(u.Email), []byte(u.ID))

@@ -107,6 +107,7 @@ func (s *Server) routes() {
 	r.HandleFunc(api+"/calls/{call}/export/applications", s.exportApplications).Methods(http.MethodGet)
 	r.HandleFunc(api+"/calls/{call}/export/reviews", s.exportReviews).Methods(http.MethodGet)
 	r.HandleFunc(api+"/outbox", s.outboxList).Methods(http.MethodGet)
+	r.HandleFunc(api+"/outbox/counts", s.outboxCounts).Methods(http.MethodGet)
 	r.HandleFunc(api+"/outbox/{id}/retry", s.outboxRetry).Methods(http.MethodPost)
 	r.HandleFunc(api+"/users", s.usersList).Methods(http.MethodGet)
 	r.HandleFunc(api+"/users", s.userCreate).Methods(http.MethodPost)

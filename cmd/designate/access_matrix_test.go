@@ -269,6 +269,7 @@ var accessMatrix = []mxRow{
 	// an id the outbox does not know (here a dossier's) is 404 to the staff.
 	// The role is asked first: the others are refused 403 either way.
 	{"GET /api/v1/outbox", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
+	{"GET /api/v1/outbox/counts", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, wOK, wOK}},
 	{"POST /api/v1/outbox/{id}/retry", "", mxMessage, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w409, w409}},
 	{"POST /api/v1/outbox/{id}/retry", "", mxNone, mxCells{w401, w403, w403, w403, w403, w403, w403, w403, w404, w404}},
 	// The results' e-mails leave on the staff's word, never before the

@@ -90,6 +90,10 @@ type rushOptions struct {
 	storm         bool
 	lists         bool
 	ackLog        string
+	// drainTimeout bounds the wait for the outbox after each phase; 0
+	// does not measure it.
+	drainTimeout time.Duration
+	smtpSink     string
 }
 
 // parseRushFlags reads the flags, saying on stderr what is wrong.
@@ -110,6 +114,8 @@ func parseRushFlags(args []string, stderr io.Writer) (rushOptions, error) {
 	fs.BoolVar(&o.storm, "storm", false, "after the mix, a submission storm: every client submits and retracts its cities' dossiers for --duration")
 	fs.BoolVar(&o.lists, "lists", false, "after the mix (and storm), a list phase: every client pages through the call's dossiers with filters, as the admin")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append a JSON line per acknowledged write (app, op, state, version) to this file")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 2*time.Minute, "after each phase, wait at most this long for the outbox to send the phase's e-mails (0: do not measure the outbox)")
+	fs.StringVar(&o.smtpSink, "smtp-sink", "", "listen on this address (e.g. 127.0.0.1:2525) as an SMTP server that takes every e-mail and keeps none; point the server's mail.smtp at it")
 	if err := fs.Parse(args); err != nil {
 		return o, errUsage
 	}
@@ -136,6 +142,8 @@ func parseRushFlags(args []string, stderr io.Writer) (rushOptions, error) {
 		return bad("--concurrency (%d) must not exceed --cities (%d): each client plays its own cities", o.concurrency, o.cities)
 	case o.duration <= 0:
 		return bad("--duration must be positive, not %s", o.duration)
+	case o.drainTimeout < 0:
+		return bad("--drain-timeout must not be negative, not %s", o.drainTimeout)
 	case (o.adminEmail == "") != (o.adminPassword == ""):
 		return bad("give both --admin-email and --admin-password, or neither (to read --accounts)")
 	}
@@ -155,6 +163,14 @@ func runRush(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	r := newRushRun(ctx, opt, stderr)
 	defer r.client.CloseIdleConnections()
+	if opt.smtpSink != "" {
+		sink, err := startRushSink(opt.smtpSink)
+		if err != nil {
+			return err
+		}
+		defer sink.close()
+		r.sink = sink
+	}
 	if opt.ackLog != "" {
 		if r.ack, err = openRushAckLog(opt.ackLog); err != nil {
 			return err
@@ -162,6 +178,10 @@ func runRush(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	err = r.play()
 	r.ack.close()
+	if r.sink != nil {
+		r.sink.close()
+		r.report.SMTPSink = r.sink
+	}
 	if errors.Is(err, errRushInterrupted) {
 		r.report.Interrupted = true
 		err = nil
@@ -211,8 +231,17 @@ type rushRun struct {
 	samples   []string
 
 	report rushReport
-	// admin is the admin's session, for the list phase.
+	// admin is the admin's session, for the list phase and the outbox's
+	// counts.
 	admin string
+	// outboxWatch says the outbox is followed after each phase;
+	// outboxTotal is how many messages it held after the last.
+	outboxWatch bool
+	outboxTotal int
+	// outboxRetrying is how many pending messages waited for a retry
+	// after the last phase.
+	outboxRetrying int
+	sink           *rushSink
 }
 
 // rushSamples is how many failures the report quotes.
@@ -257,7 +286,12 @@ func (r *rushRun) play() error {
 	if err := r.interrupted(); err != nil {
 		return err
 	}
-	r.addPhase(r.runPhase("prepare", 0, len(r.cities), r.prepareWorker))
+	if err := r.startOutboxWatch(); err != nil {
+		return err
+	}
+	if err := r.addPhase(r.runPhase("prepare", 0, len(r.cities), r.prepareWorker)); err != nil {
+		return err
+	}
 	if err := r.interrupted(); err != nil {
 		return err
 	}
@@ -269,24 +303,32 @@ func (r *rushRun) play() error {
 			name string
 			work func(int, rushRecorder, *rushPhase)
 		}{{"baseline_write", r.baselineWriteWorker}, {"hello", r.helloWorker}, {"status_one", r.statusOneWorker}} {
-			r.addPhase(r.runPhase(b.name, r.opt.duration, 0, b.work))
+			if err := r.addPhase(r.runPhase(b.name, r.opt.duration, 0, b.work)); err != nil {
+				return err
+			}
 			if err := r.interrupted(); err != nil {
 				return err
 			}
 		}
 	}
-	r.addPhase(r.runPhase("mix", r.opt.duration, 0, r.mixWorker))
+	if err := r.addPhase(r.runPhase("mix", r.opt.duration, 0, r.mixWorker)); err != nil {
+		return err
+	}
 	if r.opt.storm {
 		if err := r.interrupted(); err != nil {
 			return err
 		}
-		r.addPhase(r.runPhase("submit_storm", r.opt.duration, 0, r.stormWorker))
+		if err := r.addPhase(r.runPhase("submit_storm", r.opt.duration, 0, r.stormWorker)); err != nil {
+			return err
+		}
 	}
 	if r.opt.lists {
 		if err := r.interrupted(); err != nil {
 			return err
 		}
-		r.addPhase(r.runPhase("lists", r.opt.duration, 0, r.listWorker))
+		if err := r.addPhase(r.runPhase("lists", r.opt.duration, 0, r.listWorker)); err != nil {
+			return err
+		}
 	}
 	return r.interrupted()
 }

@@ -27,6 +27,8 @@ type rushReport struct {
 	FirstErrors []string           `json:"first_errors,omitempty"`
 	// Interrupted is set when Ctrl-C ended the run early.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// SMTPSink is what the --smtp-sink server received.
+	SMTPSink *rushSink `json:"smtp_sink,omitempty"`
 
 	phases []rushPhaseResult
 }
@@ -57,6 +59,9 @@ type rushSetup struct {
 type rushPhaseLength struct {
 	Name    string  `json:"name"`
 	Seconds float64 `json:"seconds"`
+	// Outbox is the e-mails the phase wrote and how long they took to
+	// leave, when the outbox is followed.
+	Outbox *rushOutbox `json:"outbox,omitempty"`
 }
 
 // rushPhase is a phase while it runs, as its workers and the progress line
@@ -93,6 +98,7 @@ type rushPhaseResult struct {
 	name    string
 	elapsed time.Duration
 	tallies map[rushOp]*rushTally
+	outbox  *rushOutbox
 }
 
 // runPhase runs work on every worker, for d (or until the work is done
@@ -176,8 +182,19 @@ func (r *rushRun) progress(p *rushPhase, ops0, errs0 uint64) func() {
 	return func() { close(done); <-finished }
 }
 
-// addPhase keeps a finished phase for the report.
-func (r *rushRun) addPhase(res rushPhaseResult) { r.report.phases = append(r.report.phases, res) }
+// addPhase keeps a finished phase for the report, once the outbox has
+// sent what the phase wrote (see drainOutbox).
+func (r *rushRun) addPhase(res rushPhaseResult) error {
+	if r.ctx.Err() == nil {
+		ob, err := r.drainOutbox(res.name, res.elapsed)
+		if err != nil && err != errRushInterrupted {
+			return fmt.Errorf("the outbox after %s: %w", res.name, err)
+		}
+		res.outbox = ob
+	}
+	r.report.phases = append(r.report.phases, res)
+	return nil
+}
 
 // rushProductOps are the operations the report lists as the product's.
 var rushProductOps = []rushOp{opLogin, opCreate, opUpload, opSave, opSubmit, opStatus, opRetract, opStormSubmit, opStormRetract, opList}
@@ -193,7 +210,7 @@ func (r *rushRun) finishReport() {
 	rep := &r.report
 	rep.Ops, rep.Baselines = map[rushOp]rushFigures{}, map[rushOp]rushFigures{}
 	for _, ph := range rep.phases {
-		rep.Phases = append(rep.Phases, rushPhaseLength{Name: ph.name, Seconds: roundSeconds(ph.elapsed)})
+		rep.Phases = append(rep.Phases, rushPhaseLength{Name: ph.name, Seconds: roundSeconds(ph.elapsed), Outbox: ph.outbox})
 		for op, t := range ph.tallies {
 			f := t.figures(ph.name, ph.elapsed)
 			switch {
@@ -283,6 +300,7 @@ func (rep *rushReport) writeTable(w io.Writer) {
 		f := x.f
 		fmt.Fprintf(w, "%-*s  %-14s %8d %7d %9.1f %9.2f %9.2f %9.2f %9.2f %9.2f\n", labelWidth, x.label, x.op, f.Count, f.Errors, f.PerS, f.Mean, f.P50, f.P95, f.P99, f.Max)
 	}
+	rep.writeOutbox(w)
 	if len(rep.Ratios) > 0 {
 		fmt.Fprintln(w, "\nratios (same run, same router)")
 		for _, n := range rushRatioNames {
@@ -320,3 +338,43 @@ func rushOpNames(ops []rushOp) []string {
 }
 
 func roundSeconds(d time.Duration) float64 { return math.Round(d.Seconds()*1000) / 1000 }
+
+// writeOutbox prints, per phase, the e-mails it wrote, the backlog it left
+// and whether the outbox kept up.
+func (rep *rushReport) writeOutbox(w io.Writer) {
+	width := 0
+	for _, ph := range rep.Phases {
+		if ph.Outbox != nil {
+			width = max(width, len(fmt.Sprintf("%s %.1fs", ph.Name, ph.Seconds)))
+		}
+	}
+	if width == 0 && rep.SMTPSink == nil {
+		return
+	}
+	if width > 0 {
+		fmt.Fprintln(w, "\noutbox after each phase (sustained: its e-mails sent within the phase's own length)")
+	}
+	for _, ph := range rep.Phases {
+		ob := ph.Outbox
+		if ob == nil {
+			continue
+		}
+		drain := fmt.Sprintf("drained in %.1fs", ob.DrainS)
+		if !ob.Drained {
+			drain = fmt.Sprintf("not drained: %d left after %.1fs", ob.Left, ob.DrainS)
+		}
+		sustained := "no"
+		if ob.Sustained {
+			sustained = "yes"
+		}
+		retrying := ""
+		if ob.Retrying > 0 {
+			retrying = fmt.Sprintf(", %d waiting for a retry", ob.Retrying)
+		}
+		fmt.Fprintf(w, "  %-*s  written %6d  pending at end %6d  %-32s sustained: %s (%.1fs against %.1fs)%s\n",
+			width, fmt.Sprintf("%s %.1fs", ph.Name, ph.Seconds), ob.Written, ob.PendingAtEnd, drain, sustained, ob.DrainS, ph.Seconds, retrying)
+	}
+	if s := rep.SMTPSink; s != nil {
+		fmt.Fprintf(w, "smtp sink %s received %d e-mails (%d recipients)\n", s.Addr, s.Mails, s.Recipients)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -28,6 +29,12 @@ type rushReportForTest struct {
 	Ops       map[string]rushFigures `json:"ops"`
 	Baselines map[string]rushFigures `json:"baselines"`
 	Ratios    map[string]float64     `json:"ratios"`
+	Phases    []rushPhaseLength      `json:"phases"`
+	SMTPSink  *struct {
+		Addr       string `json:"addr"`
+		Mails      int64  `json:"mails"`
+		Recipients int64  `json:"recipients"`
+	} `json:"smtp_sink"`
 }
 
 // rushMain starts the real server with the demo, the bench endpoints on or
@@ -38,6 +45,35 @@ func rushMain(tb testing.TB, bench bool) (*TestMain, string) {
 	cfg := ConfigForTest(tb, dir, true)
 	cfg.Bench.Endpoints = bench
 	return MustRunMainConfig(tb, cfg, engine.NewManualClock(testStart)), dir
+}
+
+// rushMainWithSink is rushMain with the bench endpoints on and the outbox
+// delivering over SMTP to addr, where `rush --smtp-sink addr` will listen.
+// The demo's own e-mails are sent (to nowhere) before delivery is turned
+// on, so the outbox is empty when rush starts and its backlog is rush's.
+func rushMainWithSink(tb testing.TB) (*TestMain, string, string) {
+	tb.Helper()
+	tm, dir := rushMain(tb, true)
+	if _, err := tm.Main.Service.DeliverDue(context.Background(), rushNowhere{}, nil); err != nil {
+		tb.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	ln.Close()
+	mc := &tm.Main.Config.Mail
+	mc.Deliver = true
+	mc.SMTP.Host, mc.SMTP.Port, mc.SMTP.StartTLS, mc.SMTP.Username, mc.SMTP.Password = "127.0.0.1", addr.Port, false, "", ""
+	return tm.Restart(), dir, addr.String()
+}
+
+// rushNowhere takes every copy and sends it nowhere.
+type rushNowhere struct{}
+
+func (rushNowhere) Send(context.Context, *engine.Message, *engine.Call, engine.Recipient) error {
+	return nil
 }
 
 // rushLastAcks reads the ack log: each dossier's last acknowledged line.
@@ -69,12 +105,13 @@ func rushLastAcks(tb testing.TB, path string) map[string]rushAck {
 }
 
 func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
-	tm, dir := rushMain(t, true)
+	tm, dir, sink := rushMainWithSink(t)
 	accounts := filepath.Join(dir, demoAccountsFile)
 	ackLog := filepath.Join(t.TempDir(), "acks.jsonl")
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"rush", "--addr", tm.URL(), "--cities", "8", "--concurrency", "4",
-		"--duration", "500ms", "--json", "--baseline", "--storm", "--lists", "--ack-log", ackLog, "--accounts", accounts}, &stdout, &stderr)
+		"--duration", "500ms", "--json", "--baseline", "--storm", "--lists", "--ack-log", ackLog, "--accounts", accounts,
+		"--smtp-sink", sink, "--drain-timeout", "1m"}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("rush: %v\nstderr:\n%s", err, stderr.String())
 	}
@@ -119,6 +156,40 @@ func TestRush_PlaysTheCities_AndTheServerHoldsWhatItAcknowledged(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "rush: mix") {
 		t.Errorf("stderr has no progress line for the mix:\n%s", stderr.String())
+	}
+
+	// After each phase, the outbox: every submission wrote two e-mails
+	// (to the city, to its commission; a retraction none), all sent to the
+	// sink before the next phase, and sustained says whether that took no
+	// longer than the phase.
+	written := map[string]int{}
+	sent := 0
+	for _, ph := range rep.Phases {
+		ob := ph.Outbox
+		if ob == nil {
+			t.Errorf("phase %s has no outbox figures", ph.Name)
+			continue
+		}
+		written[ph.Name] = ob.Written
+		if !ob.Drained || ob.Left != 0 || ob.Retrying != 0 || ob.Sustained != (ob.DrainS <= ph.Seconds) || (ob.PendingAtEnd == 0 && ob.DrainS != 0) {
+			t.Errorf("phase %s: outbox %+v: want drained, and sustained exactly when the drain took no longer than the phase's %.3fs", ph.Name, *ob, ph.Seconds)
+		}
+		sent += ob.Written
+	}
+	for phase, op := range map[string]string{"mix": "submit", "submit_storm": "storm_submit"} {
+		if want := 2 * int(rep.Ops[op].Count); written[phase] != want || want == 0 {
+			t.Errorf("phase %s wrote %d e-mails; its %d submissions write %d", phase, written[phase], rep.Ops[op].Count, want)
+		}
+	}
+	for _, phase := range []string{"prepare", "baseline_write", "hello", "status_one", "lists"} {
+		if written[phase] != 0 {
+			t.Errorf("phase %s wrote %d e-mails, want none", phase, written[phase])
+		}
+	}
+	// Each message goes to the city's account and its contact, or to the
+	// commission's accounts: at least one copy each, one recipient a copy.
+	if s := rep.SMTPSink; s == nil || s.Addr != sink || s.Mails < int64(sent) || s.Recipients != s.Mails {
+		t.Errorf("smtp sink %+v: want at %s at least %d e-mails, one recipient each", s, sink, sent)
 	}
 
 	// Each city's dossier, as the city sees it, is what the log says the
@@ -206,6 +277,35 @@ func TestRush_SaveBodyAndDossierReading(t *testing.T) {
 	}
 }
 
+// The table shows, per phase, the e-mails written, the backlog, the drain
+// and whether the rate was sustained, and what the sink received.
+func TestRushReport_Table_ShowsTheOutboxAfterEachPhase(t *testing.T) {
+	rep := &rushReport{
+		Phases: []rushPhaseLength{
+			{Name: "prepare", Seconds: 1.2, Outbox: &rushOutbox{Drained: true, Sustained: true}},
+			{Name: "mix", Seconds: 10, Outbox: &rushOutbox{Written: 2612, PendingAtEnd: 1830, Drained: true, DrainS: 4.1, Sustained: true}},
+			{Name: "submit_storm", Seconds: 10, Outbox: &rushOutbox{Written: 20664, PendingAtEnd: 18000, DrainS: 60, Left: 1200, Retrying: 7}},
+			{Name: "lists", Seconds: 10},
+		},
+		SMTPSink: &rushSink{Addr: "127.0.0.1:2525", Mails: 52000, Recipients: 52000},
+	}
+	var out bytes.Buffer
+	rep.writeTable(&out)
+	for _, want := range []string{
+		"outbox after each phase (sustained: its e-mails sent within the phase's own length)",
+		"  mix 10.0s           written   2612  pending at end   1830  drained in 4.1s                  sustained: yes (4.1s against 10.0s)",
+		"  submit_storm 10.0s  written  20664  pending at end  18000  not drained: 1200 left after 60.0s sustained: no (60.0s against 10.0s), 7 waiting for a retry",
+		"smtp sink 127.0.0.1:2525 received 52000 e-mails (52000 recipients)",
+	} {
+		if !strings.Contains(out.String(), want+"\n") {
+			t.Errorf("the table has no line\n%q\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "  lists 10.0s  written") {
+		t.Errorf("a phase without outbox figures has an outbox line:\n%s", out.String())
+	}
+}
+
 func TestRush_BenchEndpoints_AreOffByDefault(t *testing.T) {
 	tm, dir := rushMain(t, false)
 	tm.MustFail(404, engine.ENOTFOUND, "GET", "/api/v1/bench/hello", "", nil)
@@ -242,6 +342,7 @@ func TestRush_BadFlags_AreAUsageError(t *testing.T) {
 		{"ZeroCities", []string{"--addr", "http://127.0.0.1:1", "--cities", "0"}, "--cities must be at least 1"},
 		{"MoreClientsThanCities", []string{"--addr", "http://127.0.0.1:1", "--cities", "2", "--concurrency", "3"}, "must not exceed --cities"},
 		{"ZeroDuration", []string{"--addr", "http://127.0.0.1:1", "--duration", "0s"}, "--duration must be positive"},
+		{"NegativeDrainTimeout", []string{"--addr", "http://127.0.0.1:1", "--drain-timeout", "-1s"}, "--drain-timeout must not be negative"},
 		{"NotAURL", []string{"--addr", "127.0.0.1:8080"}, "must be an http:// or https:// URL"},
 		{"HalfTheCredentials", []string{"--addr", "http://127.0.0.1:1", "--admin-email", "a@example.org"}, "give both"},
 		{"UnknownFlag", []string{"--addr", "http://127.0.0.1:1", "--citiez", "3"}, "flag provided but not defined"},
