@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -169,24 +170,66 @@ func (s *Service) deliverBatch(ctx context.Context, mailer Mailer, log *slog.Log
 	if err != nil {
 		return 0, false, err
 	}
-	done := 0
+	// Messages are delivered several at once: each waits on its SMTP
+	// server and on the commits that record its copies, and the commits of
+	// concurrent deliveries share their syncs (the store's group commit).
+	// One at a time, the outbox wrote about 275 messages a second while a
+	// submission storm queued 1,600. The copies of one message still go
+	// out one after the other, each recorded before the next.
+	var (
+		mu       sync.Mutex
+		done     int
+		firstErr error
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, s.outboxParallel())
+	)
 	for _, m := range due {
-		if ctx.Err() != nil {
-			return done, false, ctx.Err()
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop || ctx.Err() != nil {
+			break
 		}
-		finished, err := s.deliver(ctx, mailer, m)
-		if err != nil {
-			return done, false, err
-		}
-		if finished {
-			done++
-		} else if log != nil {
-			log.Warn("e-mail not delivered; will retry", "message", m.ID, "event", m.Event, "attempt", m.Attempts+1)
-		}
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			finished, err := s.deliver(ctx, mailer, m)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				if firstErr == nil {
+					firstErr = err
+				}
+			case finished:
+				done++
+			case log != nil:
+				log.Warn("e-mail not delivered; will retry", "message", m.ID, "event", m.Event, "attempt", m.Attempts+1)
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return done, false, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return done, false, err
 	}
 	// A message tried now is either finished or due later, so a full
 	// batch means others may be waiting, never the same ones again.
 	return done, len(due) == batch, nil
+}
+
+// DefaultOutboxParallel is how many messages the outbox delivers at once
+// when Service.OutboxParallel is 0.
+const DefaultOutboxParallel = 16
+
+func (s *Service) outboxParallel() int {
+	if s.OutboxParallel > 0 {
+		return s.OutboxParallel
+	}
+	return DefaultOutboxParallel
 }
 
 // deliver sends each copy not yet sent, recording each as it goes, so a

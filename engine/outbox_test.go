@@ -714,34 +714,41 @@ func TestOutbox_StaffOnly(t *testing.T) {
 	}
 }
 
-// A delivery pass stops between messages when its context ends, and a
-// stopped pass loses nothing: the next one sends the rest.
+// A delivery pass stops taking messages when its context ends, and a
+// stopped pass loses nothing: the next one sends the rest, none twice.
+// One at a time it stops right after the message in flight; with several
+// at once, after those in flight.
 func TestOutbox_DeliverStopsWithItsContext(t *testing.T) {
-	e := MustOpenService(t)
-	call := e.MustOpenCall(t)
-	for _, c := range []struct{ city, field string }{{"Lyon", Film}, {"Dijon", Gastronomy}, {"Annecy", Music}} {
-		e.MustReach(t, call, e.City(t, c.city, "FR"), c.field, engine.Submitted)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	mailer := &obMailer{}
-	mailer.setFail(func(*engine.Message, engine.Recipient) error {
-		cancel() // the server stops during the first copy, which still goes
-		return nil
-	})
-	n, err := e.Service.DeliverDue(ctx, mailer, nil)
-	if !errors.Is(err, context.Canceled) || n != 1 {
-		t.Fatalf("a stopped pass: %d finished, %v; want 1 and the cancellation", n, err)
-	}
-	mailer.setFail(nil)
-	if n := obDeliver(t, e, mailer); n != 5 {
-		t.Fatalf("the next pass finished %d, want the other 5", n)
-	}
-	seen := map[string]bool{}
-	for _, x := range mailer.copies() {
-		if k := x.Message + " " + x.Email; seen[k] {
-			t.Errorf("copy %s sent twice", k)
-		} else {
-			seen[k] = true
-		}
+	for _, parallel := range []int{1, 0} {
+		t.Run(fmt.Sprintf("Parallel%d", parallel), func(t *testing.T) {
+			e := MustOpenService(t)
+			e.Service.OutboxParallel = parallel
+			call := e.MustOpenCall(t)
+			for _, c := range []struct{ city, field string }{{"Lyon", Film}, {"Dijon", Gastronomy}, {"Annecy", Music}} {
+				e.MustReach(t, call, e.City(t, c.city, "FR"), c.field, engine.Submitted)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			mailer := &obMailer{}
+			mailer.setFail(func(*engine.Message, engine.Recipient) error {
+				cancel() // the server stops during the first copy, which still goes
+				return nil
+			})
+			n, err := e.Service.DeliverDue(ctx, mailer, nil)
+			if !errors.Is(err, context.Canceled) || n < 1 || n >= 6 || (parallel == 1 && n != 1) {
+				t.Fatalf("a stopped pass: %d finished, %v; want the cancellation after the message(s) in flight (1 one at a time)", n, err)
+			}
+			mailer.setFail(nil)
+			if m := obDeliver(t, e, mailer); m != 6-n {
+				t.Fatalf("the next pass finished %d, want the other %d", m, 6-n)
+			}
+			seen := map[string]bool{}
+			for _, x := range mailer.copies() {
+				if k := x.Message + " " + x.Email; seen[k] {
+					t.Errorf("copy %s sent twice", k)
+				} else {
+					seen[k] = true
+				}
+			}
+		})
 	}
 }

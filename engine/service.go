@@ -28,6 +28,9 @@ type Service struct {
 	// acts on many (drafts lapsing at the close), so that other requests wait
 	// for one chunk at the most, never for the whole sweep.
 	SweepChunk int
+	// OutboxParallel is how many messages the outbox delivers at once (0:
+	// DefaultOutboxParallel); one keeps them strictly in order.
+	OutboxParallel int
 
 	dummyOnce sync.Once
 	dummy     []byte
