@@ -94,6 +94,8 @@ type rushOptions struct {
 	// does not measure it.
 	drainTimeout time.Duration
 	smtpSink     string
+	// minimal sends the writes with Prefer: return=minimal.
+	minimal bool
 }
 
 // parseRushFlags reads the flags, saying on stderr what is wrong.
@@ -115,6 +117,7 @@ func parseRushFlags(args []string, stderr io.Writer) (rushOptions, error) {
 	fs.BoolVar(&o.lists, "lists", false, "after the mix (and storm), a list phase: every client pages through the call's dossiers with filters, as the admin")
 	fs.StringVar(&o.ackLog, "ack-log", "", "append a JSON line per acknowledged write (app, op, state, version) to this file")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 2*time.Minute, "after each phase, wait at most this long for the outbox to send the phase's e-mails (0: do not measure the outbox)")
+	fs.BoolVar(&o.minimal, "return-minimal", true, "send each write with Prefer: return=minimal, as a client that reads only id, state and version should (false: every write answers the whole dossier)")
 	fs.StringVar(&o.smtpSink, "smtp-sink", "", "listen on this address (e.g. 127.0.0.1:2525) as an SMTP server that takes every e-mail and keeps none; point the server's mail.smtp at it")
 	if err := fs.Parse(args); err != nil {
 		return o, errUsage

@@ -74,6 +74,10 @@ func (r *rushRun) do(method, path, token, contentType string, body []byte) (int,
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if r.opt.minimal && method != http.MethodGet {
+		// Every write of the rush reads back id, state and version only.
+		req.Header.Set("Prefer", "return=minimal")
+	}
 	start := time.Now()
 	resp, err := r.client.Do(req)
 	if err != nil {
