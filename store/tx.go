@@ -294,11 +294,13 @@ func (t *tx) Users() ([]*engine.User, error) {
 
 // PutUser stores the account and its e-mail entry.
 func (t *tx) PutUser(u *engine.User) error {
-	t.wrote = true
 	emails := t.bucket(bucketEmails)
 	if owner := emails.Get([]byte(u.Email)); owner != nil && string(owner) != u.ID {
 		return engine.Errorf(engine.ECONFLICT, "An account with this e-mail exists already.")
 	}
+	// Marked only past the refusal: a refusal that wrote nothing is answered
+	// alone, while one that wrote rolls back and reruns its whole batch.
+	t.wrote = true
 	if old, err := t.User(u.ID); err == nil && old.Email != u.Email {
 		if err := emails.Delete([]byte(old.Email)); err != nil {
 			return err
@@ -330,13 +332,14 @@ func (t *tx) PutSession(s *engine.Session) error {
 
 // DeleteSession removes the session.
 func (t *tx) DeleteSession(tokenHash string) error {
-	t.wrote = true
 	s, err := t.Session(tokenHash)
 	if engine.ErrorCode(err) == engine.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return err
 	}
+	// Marked only once there is something to delete (see PutUser).
+	t.wrote = true
 	if err := t.bucket(bucketUserSessions).Delete([]byte(s.UserID + tokenHash)); err != nil {
 		return err
 	}
@@ -345,7 +348,6 @@ func (t *tx) DeleteSession(tokenHash string) error {
 
 // DeleteSessionsOf removes every session of the account.
 func (t *tx) DeleteSessionsOf(userID string) error {
-	t.wrote = true
 	c := t.bucket(bucketUserSessions).Cursor()
 	prefix := []byte(userID)
 	var hashes []string
