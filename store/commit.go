@@ -135,8 +135,14 @@ func (c *committer) run(batch []*commitCall) {
 func safely(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic in a write: %v\n%s", p, debug.Stack())
+			err = panicError(p)
 		}
 	}()
 	return fn(tx)
+}
+
+// panicError is a write's panic as an error, with the stack where it
+// happened (called from the deferred recover, the stack still holds it).
+func panicError(p any) error {
+	return fmt.Errorf("panic in a write: %v\n%s", p, debug.Stack())
 }

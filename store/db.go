@@ -175,7 +175,8 @@ func (db *DB) Path() string { return db.path }
 // optimistic). A refusal (an engine error) on the snapshot is answered at
 // once, its buffered writes dropped. Under the lock, a refusal that wrote
 // nothing is answered while the rest of the batch commits; one after
-// writes fails the function, whose writes are rolled back.
+// writes fails the function, whose writes are rolled back. A panic in fn,
+// in either half, is fn's error, with its stack.
 func (db *DB) Update(ctx context.Context, fn func(engine.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -188,6 +189,8 @@ func (db *DB) Update(ctx context.Context, fn func(engine.Tx) error) error {
 	switch {
 	case first.scanned:
 		opt = nil // under the lock from the start
+	case first.panicked:
+		return first.err // not run again to panic under the lock
 	case first.err != nil && engine.IsRefusal(first.err):
 		return first.err
 	case first.err != nil:
