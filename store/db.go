@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -77,7 +78,24 @@ type Options struct {
 	// decoded copies take about as much again); 0 keeps 32 MiB, about
 	// 1,500 dossiers of 22 KB, and a negative value keeps none.
 	CacheBytes int
+	// CommitQueue bounds the writes waiting for a commit; a write that
+	// finds it full is refused at once with EBUSY and writes nothing. 0
+	// keeps DefaultCommitQueue.
+	CommitQueue int
+
+	// openFile, when set, opens the database file (bbolt's OpenFile): the
+	// store's tests reach the file to make its writes fail.
+	openFile func(string, int, os.FileMode) (*os.File, error)
 }
+
+// DefaultCommitQueue is the commit queue's bound when Options leave it 0:
+// four full batches (4,000 writes). A commit of a full batch takes tens of
+// milliseconds, so a write queued last waits well under a second; past
+// that the server is overloaded, and waiting requests only add memory
+// (each holds its buffered records, a dossier's 22 KB) and time-outs. Under
+// the deadline rush (64 clients) the queue never holds more than the
+// clients.
+const DefaultCommitQueue = 4 * maxBatch
 
 // DefaultCacheBytes is the decoded dossiers' bound when Options leave it 0.
 const DefaultCacheBytes = 32 << 20
@@ -91,7 +109,7 @@ func Open(path string, opts Options) (*DB, error) {
 		opts.OpenTimeout = time.Second
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, ReadOnly: opts.ReadOnly, FreelistType: bolt.FreelistMapType,
-		InitialMmapSize: initialMmapSize(path, opts.ReadOnly)})
+		InitialMmapSize: initialMmapSize(path, opts.ReadOnly), OpenFile: opts.openFile})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	} else if err != nil {
@@ -146,7 +164,10 @@ func Open(path string, opts Options) (*DB, error) {
 			b.Close()
 			return nil, fmt.Errorf("initialise %s: %w", path, err)
 		}
-		db.commit = newCommitter(b, maxBatch)
+		if opts.CommitQueue <= 0 {
+			opts.CommitQueue = DefaultCommitQueue
+		}
+		db.commit = newCommitter(b, maxBatch, opts.CommitQueue)
 	}
 	return db, nil
 }
@@ -161,6 +182,16 @@ func (db *DB) Close() error {
 		db.commit.close()
 	}
 	return db.bolt.Close()
+}
+
+// Fatal receives the error of a commit that failed (see committer), once:
+// from then on the database takes no write, and the process must stop, to
+// be restarted on what is really on disk. Nil, never ready, when read-only.
+func (db *DB) Fatal() <-chan error {
+	if db.commit == nil {
+		return nil
+	}
+	return db.commit.fatal
 }
 
 // Path is the database file.
@@ -183,6 +214,11 @@ func (db *DB) Update(ctx context.Context, fn func(engine.Tx) error) error {
 	}
 	if db.commit == nil {
 		return errors.New("the database is open read-only")
+	}
+	// After a failed commit even a write with nothing to write is refused:
+	// its snapshot may hold what the failed commit left, durable or not.
+	if err := db.commit.err(); err != nil {
+		return err
 	}
 	first := db.firstHalf(fn)
 	opt := first.opt
