@@ -177,6 +177,11 @@ func BackupTo(out string, db *DB, files *Files) (int64, error) {
 		os.Remove(tmp)
 		return 0, fmt.Errorf("backup to %s: %w", out, err)
 	}
+	// The rename is durable once the directory is: a crash must not leave
+	// the old name, or none, after the backup was reported written.
+	if err := syncDirPath(filepath.Dir(out)); err != nil {
+		return 0, fmt.Errorf("backup to %s: %w", out, err)
+	}
 	return size, nil
 }
 
@@ -194,7 +199,9 @@ func Restore(r io.Reader, dataDir string) (err error) {
 		}
 		return fmt.Errorf("restore: %s %s; restore into a new or empty directory", dataDir, what)
 	}
-	if err := os.MkdirAll(filepath.Join(dataDir, backupFiles), 0o700); err != nil {
+	// Synced into their parents as they are created: the data directory
+	// may be new.
+	if err := mkdirAllSynced(filepath.Join(dataDir, backupFiles)); err != nil {
 		return err
 	}
 	root, err := os.OpenRoot(dataDir)
@@ -240,12 +247,7 @@ func Restore(r io.Reader, dataDir string) (err error) {
 	if err := root.Rename(restoringDB, backupDB); err != nil {
 		return fmt.Errorf("restore database: %w", err)
 	}
-	d, err := root.Open(".")
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return syncDirPath(dataDir)
 }
 
 const restoringDB = backupDB + ".restoring"
