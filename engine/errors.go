@@ -26,6 +26,13 @@ const (
 	EINCOMPLETE        = "incomplete"
 	ETHROTTLED         = "too_many_requests"
 	EINTERNAL          = "internal"
+	// EBUSY: the server takes no more writes for now (its commit queue is
+	// full); nothing was written, and the caller may try again after the
+	// error's RetryAfter.
+	EBUSY = "busy"
+	// EUNAVAILABLE: the server could not make a write durable and is
+	// stopping; whether that write is kept is unknown until it restarts.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is a refusal the engine explains: a code, a message for people and,
@@ -90,10 +97,13 @@ func ErrorFields(err error) map[string]string {
 }
 
 // IsRefusal reports whether err is a decision of the engine (an *Error other
-// than EINTERNAL) rather than a failure.
+// than EINTERNAL, EBUSY or EUNAVAILABLE) rather than a failure.
 func IsRefusal(err error) bool {
-	c := ErrorCode(err)
-	return c != "" && c != EINTERNAL
+	switch ErrorCode(err) {
+	case "", EINTERNAL, EBUSY, EUNAVAILABLE:
+		return false
+	}
+	return true
 }
 
 // ErrorRetryAfter returns how long a throttled caller must wait, or 0.

@@ -22,8 +22,9 @@ import (
 // A backup is a tar stream: the database as "designate.db", then every file
 // a dossier names as "files/sha256/ab/abcdef…", then the manifest
 // "designate-backup.json". The database is copied from one read
-// transaction, so it is consistent; the files are immutable and named by
-// their content, so copying them after the transaction is safe.
+// transaction, so it is consistent, to a temporary file that is then sent:
+// the transaction never waits on the client. The files are immutable and
+// named by their content, so copying them after the transaction is safe.
 //
 // The manifest comes last and says what came before it (the database's
 // size and SHA-256, how many files): an archive cut short at an entry's
@@ -75,25 +76,22 @@ func writeBackup(ctx context.Context, w io.Writer, db *DB, files *Files) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	tw := tar.NewWriter(w)
-	var digests []string
 	now := time.Now()
 	m := BackupManifest{Format: backupFormat, TakenAt: now.UTC()}
-	err := db.bolt.View(func(btx *bolt.Tx) error {
-		hdr := &tar.Header{Name: backupDB, Mode: 0o600, Size: btx.Size(), ModTime: now, Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		h := sha256.New()
-		n, err := btx.WriteTo(io.MultiWriter(tw, h))
-		if err != nil {
-			return err
-		}
-		m.Database.Bytes, m.Database.SHA256 = n, hex.EncodeToString(h.Sum(nil))
-		digests = usedFiles(btx)
-		return nil
-	})
+	snapshot, digests, err := db.snapshotToFile(&m)
 	if err != nil {
+		return fmt.Errorf("backup database: %w", err)
+	}
+	defer func() {
+		snapshot.Close()
+		os.Remove(snapshot.Name())
+	}()
+	tw := tar.NewWriter(w)
+	hdr := &tar.Header{Name: backupDB, Mode: 0o600, Size: m.Database.Bytes, ModTime: now, Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if _, err := io.Copy(tw, ctxReader{ctx, snapshot}); err != nil {
 		return fmt.Errorf("backup database: %w", err)
 	}
 	for _, d := range digests {
@@ -111,7 +109,7 @@ func writeBackup(ctx context.Context, w io.Writer, db *DB, files *Files) error {
 	if err != nil {
 		return err
 	}
-	hdr := &tar.Header{Name: backupManifest, Mode: 0o600, Size: int64(len(raw)), ModTime: now, Typeflag: tar.TypeReg}
+	hdr = &tar.Header{Name: backupManifest, Mode: 0o600, Size: int64(len(raw)), ModTime: now, Typeflag: tar.TypeReg}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
@@ -119,6 +117,58 @@ func writeBackup(ctx context.Context, w io.Writer, db *DB, files *Files) error {
 		return err
 	}
 	return tw.Close()
+}
+
+// snapshotToFile copies the database, from one read transaction, to a
+// temporary file beside it, hashed into m, and returns the file (at its
+// start) with the digests of the files dossiers name. The transaction ends
+// before the copy goes to the client: held open for a slow or stalled
+// client, it would keep every page freed meanwhile from reuse, and a write
+// that outgrows the memory map would wait for it.
+func (db *DB) snapshotToFile(m *BackupManifest) (*os.File, []string, error) {
+	// Beside the database, on a disk with room for it; in the system's
+	// temporary directory when that one cannot be written (a read-only
+	// copy backed up offline).
+	pattern := filepath.Base(db.path) + ".backup-*"
+	f, err := os.CreateTemp(filepath.Dir(db.path), pattern)
+	if err != nil {
+		if f, err = os.CreateTemp("", pattern); err != nil {
+			return nil, nil, err
+		}
+	}
+	var digests []string
+	err = db.bolt.View(func(btx *bolt.Tx) error {
+		h := sha256.New()
+		n, err := btx.WriteTo(io.MultiWriter(f, h))
+		if err != nil {
+			return err
+		}
+		m.Database.Bytes, m.Database.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+		digests = usedFiles(btx)
+		return nil
+	})
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, nil, err
+	}
+	return f, digests, nil
+}
+
+// ctxReader stops a copy once ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // usedFiles lists, once each, the digests of the files dossiers name.
@@ -177,6 +227,11 @@ func BackupTo(out string, db *DB, files *Files) (int64, error) {
 		os.Remove(tmp)
 		return 0, fmt.Errorf("backup to %s: %w", out, err)
 	}
+	// The rename is durable once the directory is: a crash must not leave
+	// the old name, or none, after the backup was reported written.
+	if err := syncDirPath(filepath.Dir(out)); err != nil {
+		return 0, fmt.Errorf("backup to %s: %w", out, err)
+	}
 	return size, nil
 }
 
@@ -194,7 +249,9 @@ func Restore(r io.Reader, dataDir string) (err error) {
 		}
 		return fmt.Errorf("restore: %s %s; restore into a new or empty directory", dataDir, what)
 	}
-	if err := os.MkdirAll(filepath.Join(dataDir, backupFiles), 0o700); err != nil {
+	// Synced into their parents as they are created: the data directory
+	// may be new.
+	if err := mkdirAllSynced(filepath.Join(dataDir, backupFiles)); err != nil {
 		return err
 	}
 	root, err := os.OpenRoot(dataDir)
@@ -240,12 +297,7 @@ func Restore(r io.Reader, dataDir string) (err error) {
 	if err := root.Rename(restoringDB, backupDB); err != nil {
 		return fmt.Errorf("restore database: %w", err)
 	}
-	d, err := root.Open(".")
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return syncDirPath(dataDir)
 }
 
 const restoringDB = backupDB + ".restoring"

@@ -13,8 +13,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// A backup holds one read transaction while its client reads the database;
-// these tests are about the writers meanwhile (see mmap.go).
+// A long read transaction (a backup took one while its client read the
+// database, before it copied the snapshot to a file first) holds the pages
+// it reads; these tests are about the writers meanwhile (see mmap.go).
 
 // mmOpen opens a new database and file store with the headroom given.
 func mmOpen(tb testing.TB, headroom int) (*DB, *Files) {
@@ -60,26 +61,37 @@ func (c *mmHeldClient) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// While a backup's client reads nothing (its read transaction open), the
-// writers still grow the database from nothing to 8 MB: the map has room
-// for it. Without that room, as bbolt maps by itself, the first write that
-// outgrows the map waits for the backup to end: the stall the room is for,
-// shown here so that the test fails if it ever stops being the cause.
+// While a read transaction is held open, the writers still grow the
+// database from nothing to 8 MB: the map has room for it. Without that
+// room, as bbolt maps by itself, the first write that outgrows the map
+// waits for the reader to end: the stall the room is for, shown here so
+// that the test fails if it ever stops being the cause. A backup whose
+// client reads nothing holds no transaction: it copied its snapshot to a
+// file first, so even without the room the writers go on.
 func TestBackup_HeldOpen_WritersGrowTheDatabase(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		headroom int
+		backup   bool // held: a backup's client; else a read transaction
 		stalls   bool
 	}{
-		{"WithHeadroom", 1 << 30, false},
-		{"WithoutHeadroom", 0, true},
+		{"ReadHeld_WithHeadroom", 1 << 30, false, false},
+		{"ReadHeld_WithoutHeadroom", 0, false, true},
+		{"BackupClientHeld_WithoutHeadroom", 0, true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			db, files := mmOpen(t, c.headroom)
-			client := &mmHeldClient{held: make(chan struct{}), release: make(chan struct{})}
-			backup := make(chan error, 1)
-			go func() { backup <- WriteBackup(client, db, files) }()
-			<-client.held
+			held, release := make(chan struct{}), make(chan struct{})
+			done := make(chan error, 1)
+			if c.backup {
+				client := &mmHeldClient{held: held, release: release}
+				go func() { done <- WriteBackup(client, db, files) }()
+			} else {
+				go func() {
+					done <- db.bolt.View(func(*bolt.Tx) error { close(held); <-release; return nil })
+				}()
+			}
+			<-held
 
 			grown := make(chan error, 1)
 			go func() {
@@ -102,16 +114,19 @@ func TestBackup_HeldOpen_WritersGrowTheDatabase(t *testing.T) {
 					t.Fatal(err)
 				}
 				if c.stalls {
-					t.Fatal("the database grew by 8 MB under a held backup without headroom: the stall this test contrasts is gone")
+					t.Fatal("the database grew by 8 MB under a held reader without headroom: the stall this test contrasts is gone")
 				}
 			case <-time.After(wait):
 				if !c.stalls {
-					t.Fatalf("the writers did not grow the database by 8 MB in %v while a backup was held", wait)
+					t.Fatalf("the writers did not grow the database by 8 MB in %v while held", wait)
 				}
 			}
-			close(client.release)
-			if err := <-backup; err != nil {
+			close(release)
+			if err := <-done; err != nil {
 				t.Fatal(err)
+			}
+			if left, _ := filepath.Glob(db.Path() + ".backup-*"); len(left) > 0 {
+				t.Errorf("the backup left its copy of the database behind: %v", left)
 			}
 			if c.stalls {
 				if err := <-grown; err != nil {

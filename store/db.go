@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -82,7 +83,24 @@ type Options struct {
 	CacheBytes int
 	// Logger hears the progress of a migration; nil hears nothing.
 	Logger *slog.Logger
+	// CommitQueue bounds the writes waiting for a commit; a write that
+	// finds it full is refused at once with EBUSY and writes nothing. 0
+	// keeps DefaultCommitQueue.
+	CommitQueue int
+
+	// openFile, when set, opens the database file (bbolt's OpenFile): the
+	// store's tests reach the file to make its writes fail.
+	openFile func(string, int, os.FileMode) (*os.File, error)
 }
+
+// DefaultCommitQueue is the commit queue's bound when Options leave it 0:
+// four full batches (4,000 writes). A commit of a full batch takes tens of
+// milliseconds, so a write queued last waits well under a second; past
+// that the server is overloaded, and waiting requests only add memory
+// (each holds its buffered records, a dossier's 22 KB) and time-outs. Under
+// the deadline rush (64 clients) the queue never holds more than the
+// clients.
+const DefaultCommitQueue = 4 * maxBatch
 
 // DefaultCacheBytes is the decoded dossiers' bound when Options leave it 0.
 const DefaultCacheBytes = 32 << 20
@@ -96,7 +114,7 @@ func Open(path string, opts Options) (*DB, error) {
 		opts.OpenTimeout = time.Second
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, ReadOnly: opts.ReadOnly, FreelistType: bolt.FreelistMapType,
-		InitialMmapSize: initialMmapSize(path, opts.ReadOnly)})
+		InitialMmapSize: initialMmapSize(path, opts.ReadOnly), OpenFile: opts.openFile})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	} else if err != nil {
@@ -135,7 +153,10 @@ func Open(path string, opts Options) (*DB, error) {
 			b.Close()
 			return nil, fmt.Errorf("initialise %s: %w", path, err)
 		}
-		db.commit = newCommitter(b, maxBatch)
+		if opts.CommitQueue <= 0 {
+			opts.CommitQueue = DefaultCommitQueue
+		}
+		db.commit = newCommitter(b, maxBatch, opts.CommitQueue)
 	}
 	return db, nil
 }
@@ -152,6 +173,16 @@ func (db *DB) Close() error {
 	return db.bolt.Close()
 }
 
+// Fatal receives the error of a commit that failed (see committer), once:
+// from then on the database takes no write, and the process must stop, to
+// be restarted on what is really on disk. Nil, never ready, when read-only.
+func (db *DB) Fatal() <-chan error {
+	if db.commit == nil {
+		return nil
+	}
+	return db.commit.fatal
+}
+
 // Path is the database file.
 func (db *DB) Path() string { return db.path }
 
@@ -164,7 +195,8 @@ func (db *DB) Path() string { return db.path }
 // optimistic). A refusal (an engine error) on the snapshot is answered at
 // once, its buffered writes dropped. Under the lock, a refusal that wrote
 // nothing is answered while the rest of the batch commits; one after
-// writes fails the function, whose writes are rolled back.
+// writes fails the function, whose writes are rolled back. A panic in fn,
+// in either half, is fn's error, with its stack.
 func (db *DB) Update(ctx context.Context, fn func(engine.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -172,11 +204,18 @@ func (db *DB) Update(ctx context.Context, fn func(engine.Tx) error) error {
 	if db.commit == nil {
 		return errors.New("the database is open read-only")
 	}
+	// After a failed commit even a write with nothing to write is refused:
+	// its snapshot may hold what the failed commit left, durable or not.
+	if err := db.commit.err(); err != nil {
+		return err
+	}
 	first := db.firstHalf(fn)
 	opt := first.opt
 	switch {
 	case first.scanned:
 		opt = nil // under the lock from the start
+	case first.panicked:
+		return first.err // not run again to panic under the lock
 	case first.err != nil && engine.IsRefusal(first.err):
 		return first.err
 	case first.err != nil:

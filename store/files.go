@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -34,23 +35,73 @@ const (
 	keptDir    = "sha256"
 )
 
-// OpenFiles opens (creating) the file store in dir.
+// OpenFiles opens (creating) the file store in dir. The directories it
+// creates are synced into their parents: a file kept in one that a crash
+// then lost would be a file a committed record names and nothing holds.
 func OpenFiles(dir string) (*Files, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := mkdirAllSynced(dir); err != nil {
 		return nil, fmt.Errorf("files: %w", err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("files: %w", err)
 	}
+	f := &Files{root: root, dir: dir, syncing: make(chan struct{}, 1)}
+	created := false
 	for _, d := range []string{stagingDir, keptDir} {
+		if _, err := root.Stat(d); errors.Is(err, fs.ErrNotExist) {
+			created = true
+		}
 		if err := root.MkdirAll(d, 0o700); err != nil {
 			root.Close()
 			return nil, fmt.Errorf("files: %w", err)
 		}
 	}
-	return &Files{root: root, dir: dir, syncing: make(chan struct{}, 1)}, nil
+	if created {
+		if err := f.syncDir("."); err != nil {
+			root.Close()
+			return nil, fmt.Errorf("files: %w", err)
+		}
+	}
+	return f, nil
 }
+
+// mkdirAllSynced is os.MkdirAll, then syncs the parent of each directory
+// it created, so that the new entries survive a crash.
+func mkdirAllSynced(dir string) error {
+	dir = filepath.Clean(dir)
+	var created []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || !errors.Is(err, fs.ErrNotExist) || filepath.Dir(d) == d {
+			break
+		}
+		created = append(created, d)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for i := len(created) - 1; i >= 0; i-- {
+		if err := syncDirPath(filepath.Dir(created[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncDirPath syncs the directory at p.
+func syncDirPath(p string) error {
+	d, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	dirSynced(p)
+	return d.Sync()
+}
+
+// dirSynced is told each directory synced: the tests' way to see syncs
+// that a running program cannot observe short of a crash.
+var dirSynced = func(string) {}
 
 // ClearStaging removes what interrupted uploads left in the staging
 // directory: never kept, so nothing names it. Call it before serving.
@@ -123,7 +174,13 @@ func (s *staged) Keep() error {
 	dest := keptName(digest)
 	if info, err := s.files.root.Stat(dest); err == nil && info.Size() == s.size {
 		now := time.Now()
-		return s.files.root.Chtimes(dest, now, now)
+		if err := s.files.root.Chtimes(dest, now, now); err != nil {
+			return err
+		}
+		// The Keep that wrote it may be running still, renamed and not yet
+		// synced: this caller's record must not commit before the entry is
+		// durable.
+		return s.files.syncDir(path.Dir(dest))
 	}
 	// A new fan-out directory is itself an entry its parent must sync.
 	if _, err := s.files.root.Stat(path.Dir(dest)); errors.Is(err, fs.ErrNotExist) {
@@ -163,6 +220,7 @@ func (f *Files) syncDir(name string) error {
 		return err
 	}
 	defer d.Close()
+	dirSynced(filepath.Join(f.dir, name))
 	return d.Sync()
 }
 

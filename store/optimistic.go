@@ -25,14 +25,10 @@ import (
 // This is optimistic concurrency control with backward validation; the
 // result is the same as running every function under the lock in commit
 // order. A function that scans (a cursor over a range) cannot have its
-// reads re-checked key by key: the scan aborts the first half, and the
-// function runs under the lock from the start. The hot writes of a
-// deadline (save, submit, retract, a review) read single keys only.
-
-// notOptimistic is the panic that aborts the first half at a scan. A panic
-// rather than an error, so no caller can swallow it and go on with a wrong
-// answer.
-type notOptimistic struct{}
+// reads re-checked key by key: the scan marks the first half, whose outcome
+// is then dropped, and the function runs under the lock from the start. The
+// hot writes of a deadline (save, submit, retract, a review) read single
+// keys only.
 
 // optimistic is what the first half recorded.
 type optimistic struct {
@@ -52,6 +48,11 @@ type optimistic struct {
 	seqs map[string]uint64
 	// keep are the decoded records to cache once the writes are applied.
 	keep []func()
+	// scanned is set by a cursor or ForEach: the function's outcome is
+	// dropped whatever it is, and it runs again under the lock. A mark
+	// rather than a panic, so a function that recovers panics, or swallows
+	// an error, cannot carry a snapshot's answer past it.
+	scanned bool
 }
 
 type readRecord struct {
@@ -115,9 +116,19 @@ func (o *optBucket) buffer(w writeRecord) error {
 	return nil
 }
 
-// Cursor and ForEach scan: the function must run under the lock.
-func (o *optBucket) Cursor() *bolt.Cursor                  { panic(notOptimistic{}) }
-func (o *optBucket) ForEach(func(k, v []byte) error) error { panic(notOptimistic{}) }
+// Cursor scans: the function must run under the lock. The cursor goes
+// over the snapshot, without the function's own writes, so the function
+// goes on safely to an outcome that is dropped.
+func (o *optBucket) Cursor() *bolt.Cursor {
+	o.opt.scanned = true
+	return o.b.Cursor()
+}
+
+// ForEach scans, as Cursor does.
+func (o *optBucket) ForEach(fn func(k, v []byte) error) error {
+	o.opt.scanned = true
+	return o.b.ForEach(fn)
+}
 
 // valid reports whether everything the first half read is still as it
 // read it, in btx.
@@ -205,31 +216,30 @@ type firstRun struct {
 	opt *optimistic
 	// scanned: fn must run under the lock from the start.
 	scanned bool
-	wrote   bool
-	err     error
+	// panicked: err is fn's panic, answered as it is.
+	panicked bool
+	wrote    bool
+	err      error
 }
 
 // firstHalf runs fn on a snapshot with its reads recorded and its writes
-// buffered.
+// buffered. A panic is an error, as under the lock: the first half runs on
+// the caller's goroutine, which may be the scheduler's or the outbox's,
+// where a panic would end the process.
 func (db *DB) firstHalf(fn func(engine.Tx) error) firstRun {
 	run := firstRun{opt: newOptimistic()}
 	err := db.bolt.View(func(btx *bolt.Tx) error {
 		t := &tx{btx: btx, cache: db.cache, opt: run.opt}
 		defer func() {
 			if p := recover(); p != nil {
-				if _, scan := p.(notOptimistic); !scan {
-					panic(p)
-				}
-				run.scanned = true
+				run.err, run.panicked = panicError(p), true
 			}
 		}()
 		run.err = fn(t)
 		run.wrote = t.wrote
 		return nil
 	})
-	if err != nil {
-		// No snapshot: let the lock's run meet the same trouble and say so.
-		run.scanned = true
-	}
+	// No snapshot: let the lock's run meet the same trouble and say so.
+	run.scanned = run.opt.scanned || err != nil
 	return run
 }

@@ -410,3 +410,65 @@ func TestCache_Bounded(t *testing.T) {
 		t.Error("the first entry was not evicted")
 	}
 }
+
+// A panic in the first half, on the snapshot, is the write's error with the
+// stack where it happened, as it is under the lock: raised again, it would
+// end the process from the scheduler's or the outbox's goroutine. It is not
+// run again under the lock, and the committer goes on.
+func TestUpdate_PanicOnTheSnapshot_IsAnErrorWithItsStack(t *testing.T) {
+	db := openTemp(t)
+	ctx := context.Background()
+	errc := make(chan error, 1)
+	var runs int
+	// Its own goroutine, as the scheduler's: a panic raised again would end
+	// the test binary.
+	go func() {
+		errc <- db.Update(ctx, func(tx engine.Tx) error {
+			runs++
+			if err := bump(callA)(tx); err != nil {
+				return err
+			}
+			panic("bang on the snapshot")
+		})
+	}()
+	err := <-errc
+	if err == nil || !strings.Contains(err.Error(), "bang on the snapshot") || !strings.Contains(err.Error(), "optimistic_test.go") {
+		t.Fatalf("err = %v, want the panic with its stack", err)
+	}
+	if engine.ErrorCode(err) != engine.EINTERNAL {
+		t.Errorf("code %q, want internal", engine.ErrorCode(err))
+	}
+	if runs != 1 {
+		t.Errorf("the panicking function ran %d times, want 1", runs)
+	}
+	if v := callVersion(t, db, callA); v != 0 {
+		t.Fatalf("version %d after a panic, want 0", v)
+	}
+	if err := db.Update(ctx, bump(callA)); err != nil {
+		t.Fatalf("the committer no longer writes: %v", err)
+	}
+}
+
+// A scan in the first half is noted, not thrown: a function that recovers
+// panics (or swallows errors) around its scan still has its snapshot's
+// outcome dropped, and runs under the lock.
+func TestUpdate_ScanInsideARecover_StillRunsUnderTheLock(t *testing.T) {
+	db := openTemp(t)
+	err := db.Update(context.Background(), func(tx engine.Tx) error {
+		func() {
+			defer func() { _ = recover() }()
+			_, _ = tx.Calls()
+		}()
+		return bump(callA)(tx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := callVersion(t, db, callA); v != 1 {
+		t.Fatalf("version %d, want 1", v)
+	}
+	if a, l := db.Writes().Applied.Load(), db.Writes().Locked.Load(); a != 1 || l != 1 {
+		// openTemp's own write is the one applied.
+		t.Errorf("applied %d, locked %d; want the scanning write under the lock (applied 1, locked 1)", a, l)
+	}
+}

@@ -244,13 +244,14 @@ func (t *tx) PutSession(s *engine.Session) error {
 
 // DeleteSession removes the session.
 func (t *tx) DeleteSession(tokenHash string) error {
-	t.wrote = true
 	s, err := t.Session(tokenHash)
 	if engine.ErrorCode(err) == engine.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return err
 	}
+	// Marked only once there is something to delete (see PutUser).
+	t.wrote = true
 	if err := t.bucket(bucketUserSessions).Delete([]byte(s.UserID + tokenHash)); err != nil {
 		return err
 	}
@@ -259,7 +260,6 @@ func (t *tx) DeleteSession(tokenHash string) error {
 
 // DeleteSessionsOf removes every session of the account.
 func (t *tx) DeleteSessionsOf(userID string) error {
-	t.wrote = true
 	c := t.bucket(bucketUserSessions).Cursor()
 	prefix := []byte(userID)
 	var hashes []string

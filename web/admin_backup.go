@@ -11,7 +11,8 @@ import (
 // server gives up on it. The server's WriteTimeout (a whole answer within
 // a minute) would cut any backup longer than that; this limit instead
 // cuts only a client that stopped reading, which would otherwise hold the
-// backup's read transaction open for ever.
+// connection and the backup's temporary copy of the database for ever (the
+// store ends the read transaction before the first byte is sent).
 const backupStall = time.Minute
 
 // adminBackup streams a consistent backup of the whole data (admin): the

@@ -159,5 +159,5 @@ func (s *Server) showRefusal(w http.ResponseWriter, r *http.Request, id string, 
 	for _, f := range adjust {
 		f(pe)
 	}
-	s.showDossier(w, r, statusOf[engine.ErrorCode(err)], app, typed, pe)
+	s.showDossier(w, r, statusFor(w, err), app, typed, pe)
 }

@@ -52,7 +52,7 @@ func (s *Server) pageDossierSave(w http.ResponseWriter, r *http.Request) {
 	}
 	shown := *stored
 	shown.Version = edit.Version
-	s.showDossier(w, r, statusOf[engine.ErrorCode(err)], &shown, typedInput{Draft: &edit}, pe)
+	s.showDossier(w, r, statusFor(w, err), &shown, typedInput{Draft: &edit}, pe)
 }
 
 // draftFromForm reads the editor's inputs; sections the call does not have

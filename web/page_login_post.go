@@ -19,11 +19,7 @@ func (s *Server) pageLoginPost(w http.ResponseWriter, r *http.Request) {
 		t := tr{lang: readerLanguage(r), c: s.catalog}
 		pe := s.explain(t, err)
 		pe.Fields = nil // one message: which of e-mail or password was wrong is not said
-		status := statusOf[engine.ErrorCode(err)]
-		if wait := engine.ErrorRetryAfter(err); wait > 0 {
-			w.Header().Set("Retry-After", retryAfter(wait))
-		}
-		s.render(w, r, status, "login", view{Title: t.S("login.title"), Error: pe, Data: loginPageData{Next: next, Email: email}})
+		s.render(w, r, statusFor(w, err), "login", view{Title: t.S("login.title"), Error: pe, Data: loginPageData{Next: next, Email: email}})
 		return
 	}
 	// A language the visitor chose before signing in is a choice about

@@ -48,7 +48,7 @@ func (s *Server) pageReviewSave(w http.ResponseWriter, r *http.Request) {
 	rv, err := s.svc.SaveReview(r.Context(), a, id, edit)
 	if err != nil {
 		t := tr{lang: readerLanguage(r), c: s.catalog}
-		s.showDossier(w, r, statusOf[engine.ErrorCode(err)], app, typedInput{Review: &edit}, s.explain(t, err))
+		s.showDossier(w, r, statusFor(w, err), app, typedInput{Review: &edit}, s.explain(t, err))
 		return
 	}
 	notice := "review_saved"

@@ -354,11 +354,10 @@ func (s *Server) pageFail(w http.ResponseWriter, r *http.Request, err error) {
 		toLogin(w, r)
 		return
 	}
-	status := statusOf[engine.ErrorCode(err)]
-	if status == 0 {
-		status = http.StatusInternalServerError
+	if _, known := statusOf[engine.ErrorCode(err)]; !known {
 		s.log.Error("page failed", "path", r.URL.Path, "err", err)
 	}
+	status := statusFor(w, err)
 	t := tr{lang: readerLanguage(r), c: s.catalog}
 	s.render(w, r, status, "error", view{Title: t.S("error.title"), Error: s.explain(t, err)})
 }

@@ -28,6 +28,21 @@ var statusOf = map[string]int{
 	engine.EINCOMPLETE:        http.StatusUnprocessableEntity,
 	engine.ETHROTTLED:         http.StatusTooManyRequests,
 	engine.EINTERNAL:          http.StatusInternalServerError,
+	engine.EBUSY:              http.StatusServiceUnavailable,
+	engine.EUNAVAILABLE:       http.StatusServiceUnavailable,
+}
+
+// statusFor is err's status, and sets the Retry-After a refusal carries
+// (a throttled sign-in, a full commit queue): the one place JSON answers
+// and pages take both from.
+func statusFor(w http.ResponseWriter, err error) int {
+	if wait := engine.ErrorRetryAfter(err); wait > 0 {
+		w.Header().Set("Retry-After", retryAfter(wait))
+	}
+	if status, ok := statusOf[engine.ErrorCode(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
 }
 
 // errorBody is the JSON shape of every error.
@@ -57,19 +72,13 @@ func (s *Server) answerError(w http.ResponseWriter, r *http.Request, err error, 
 	if code == engine.EINTERNAL {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := statusFor(w, err)
 	var body errorBody
 	body.Error.Code = code
 	body.Error.Message = engine.ErrorMessage(err)
 	body.Error.Fields = engine.ErrorFields(err)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="designate"`)
-	}
-	if wait := engine.ErrorRetryAfter(err); wait > 0 {
-		w.Header().Set("Retry-After", retryAfter(wait))
 	}
 	// Every refusal is recorded, so the admin sees who was turned away from
 	// what: here, unless the engine did (a sign-in it checked and refused).

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,11 +115,33 @@ type serverProc struct {
 // the extra environment, and returns once it says where it serves.
 func startServerProc(t *testing.T, bin, config, data string, env ...string) *serverProc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--config", config, "--data", data, "--addr", "127.0.0.1:0")
+	return startServerProcUnder(t, nil, bin, config, data, env...)
+}
+
+// startServerProcUnder is startServerProc with the server run by a
+// wrapper command (strace), given as its command line before the binary.
+func startServerProcUnder(t *testing.T, wrapper []string, bin, config, data string, env ...string) *serverProc {
+	t.Helper()
+	args := append(slices.Clone(wrapper), bin, "serve", "--config", config, "--data", data, "--addr", "127.0.0.1:0")
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(durWithoutFailpoint(os.Environ()), env...)
 	p := &serverProc{t: t, cmd: cmd, stdout: &procOutput{url: make(chan string, 1)}, stderr: &procOutput{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	if wrapper != nil {
+		// Killing the wrapper alone would leave the server running,
+		// detached, with the test's pipes: the group goes together.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
 	startProc(t, cmd, p.done)
+	if wrapper != nil {
+		t.Cleanup(func() {
+			select {
+			case <-p.done:
+			default:
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			}
+		})
+	}
 	select {
 	case p.URL = <-p.stdout.url:
 	case <-p.done:

@@ -22,10 +22,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "designate:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
 		}
-		os.Exit(2)
+		// 1, not 2, for a failure: a supervisor (or a script) tells it from
+		// a command line that could never work.
+		fmt.Fprintln(os.Stderr, "designate:", err)
+		os.Exit(1)
 	}
 }
 

@@ -229,9 +229,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "designate is serving on %s (data in %s). Ctrl-C stops it.\n", m.URL(), cfg.Data)
-	<-ctx.Done()
-	fmt.Fprintln(stdout, "designate: stopping; finishing requests in flight")
-	return m.Close()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdout, "designate: stopping; finishing requests in flight")
+		return m.Close()
+	case err := <-m.DB.Fatal():
+		// The database takes no write any more (each is answered
+		// "unavailable"); stop so that a supervisor restarts the server on
+		// what is really on disk, rather than serve what may not be.
+		m.Logger.Error("a commit failed: stopping; restart the server to read what is on disk", "err", err)
+		fmt.Fprintln(stdout, "designate: a write could not be made durable; stopping")
+		return errors.Join(fmt.Errorf("stopped after a failed commit: %w", err), m.Close())
+	}
 }
 
 func logLevel(s string) slog.Level {
