@@ -83,7 +83,7 @@ func (s *Service) RunAudit(ctx context.Context, log *slog.Logger) {
 	var waiting []chan struct{}
 	write := func() {
 		if len(batch) > 0 {
-			err := s.store.Update(context.WithoutCancel(ctx), func(tx Tx) error { return tx.AppendAudit(batch) })
+			err := s.store.Update(SystemWrite(context.WithoutCancel(ctx)), func(tx Tx) error { return tx.AppendAudit(batch) })
 			if err != nil && log != nil {
 				log.Error("audit log write failed", "events", len(batch), "err", err)
 			}

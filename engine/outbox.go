@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -174,18 +175,20 @@ func (s *Service) deliverBatch(ctx context.Context, mailer Mailer, log *slog.Log
 	// server and on the commits that record its copies, and the commits of
 	// concurrent deliveries share their syncs (the store's group commit).
 	// One at a time, the outbox wrote about 275 messages a second while a
-	// submission storm queued 1,600. The copies of one message still go
-	// out one after the other, each recorded before the next.
+	// submission storm queued 1,600. A dossier's messages still go one
+	// after the other, oldest first, so a city never reads "endorsed"
+	// before "received"; and the copies of one message go in order, each
+	// recorded before the next.
 	var (
-		mu       sync.Mutex
-		done     int
-		firstErr error
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, s.outboxParallel())
+		mu    sync.Mutex
+		done  int
+		errs  []error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, s.outboxParallel())
 	)
-	for _, m := range due {
+	for _, run := range byDossier(due) {
 		mu.Lock()
-		stop := firstErr != nil
+		stop := len(errs) > 0
 		mu.Unlock()
 		if stop || ctx.Err() != nil {
 			break
@@ -194,24 +197,30 @@ func (s *Service) deliverBatch(ctx context.Context, mailer Mailer, log *slog.Log
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			finished, err := s.deliver(ctx, mailer, m)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				if firstErr == nil {
-					firstErr = err
+			for _, m := range run {
+				if ctx.Err() != nil {
+					return
 				}
-			case finished:
-				done++
-			case log != nil:
-				log.Warn("e-mail not delivered; will retry", "message", m.ID, "event", m.Event, "attempt", m.Attempts+1)
+				finished, err := s.deliver(ctx, mailer, m)
+				mu.Lock()
+				switch {
+				case err != nil:
+					errs = append(errs, fmt.Errorf("deliver message %s: %w", m.ID, err))
+				case finished:
+					done++
+				case log != nil:
+					log.Warn("e-mail not delivered; will retry", "message", m.ID, "event", m.Event, "attempt", m.Attempts+1)
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	if firstErr != nil {
-		return done, false, firstErr
+	if len(errs) > 0 {
+		return done, false, errors.Join(errs...)
 	}
 	if err := ctx.Err(); err != nil {
 		return done, false, err
@@ -219,6 +228,24 @@ func (s *Service) deliverBatch(ctx context.Context, mailer Mailer, log *slog.Log
 	// A message tried now is either finished or due later, so a full
 	// batch means others may be waiting, never the same ones again.
 	return done, len(due) == batch, nil
+}
+
+// byDossier splits due messages (oldest first) into runs, one per dossier,
+// each in the order it was due, the runs in the order of their first
+// message.
+func byDossier(due []*Message) [][]*Message {
+	var runs [][]*Message
+	at := map[string]int{}
+	for _, m := range due {
+		i, ok := at[m.Application]
+		if !ok {
+			i = len(runs)
+			at[m.Application] = i
+			runs = append(runs, nil)
+		}
+		runs[i] = append(runs[i], m)
+	}
+	return runs
 }
 
 // DefaultOutboxParallel is how many messages the outbox delivers at once
@@ -252,7 +279,7 @@ func (s *Service) deliver(ctx context.Context, mailer Mailer, m *Message) (bool,
 	// server is stopping, or the restart would send it again: the send and
 	// its record finish on a context that stopping does not cancel (the
 	// mailer bounds the send with its own timeout).
-	ctx = context.WithoutCancel(ctx)
+	ctx = SystemWrite(context.WithoutCancel(ctx))
 	var sendErr error
 	for _, r := range rcpts {
 		if contains(m.Sent, strings.ToLower(r.Email)) {

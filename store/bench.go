@@ -26,7 +26,7 @@ func (db *DB) BenchWrite(ctx context.Context, key, value []byte) error {
 	if db.commit == nil {
 		return errors.New("the database is open read-only")
 	}
-	return db.commit.do(func(btx *bolt.Tx) error {
+	return db.commit.do(ctx, func(btx *bolt.Tx) error {
 		b, err := btx.CreateBucketIfNotExists(bucketBench)
 		if err != nil {
 			return err

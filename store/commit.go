@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -81,7 +82,12 @@ func newCommitter(db *bolt.DB, max, queue int) *committer {
 // fails, the batch is rolled back and run again without it. Returns EBUSY,
 // at once, when the queue is full, and EUNAVAILABLE when fn's commit, or
 // an earlier one, failed.
-func (c *committer) do(fn func(*bolt.Tx) error) error {
+//
+// A write whose context is engine.SystemWrite is queued whatever the
+// queue's length: the engine's own bookkeeping (an e-mail recorded as
+// sent, the audit log) refused for load would resend an e-mail or lose
+// events, and there are few such writers at a time.
+func (c *committer) do(ctx context.Context, fn func(*bolt.Tx) error) error {
 	call := &commitCall{fn: fn, err: make(chan error, 1)}
 	c.mu.Lock()
 	switch {
@@ -91,7 +97,7 @@ func (c *committer) do(fn func(*bolt.Tx) error) error {
 	case c.closed:
 		c.mu.Unlock()
 		return errCommitterClosed
-	case len(c.pending) >= c.queue:
+	case len(c.pending) >= c.queue && !engine.IsSystemWrite(ctx):
 		c.mu.Unlock()
 		return errBusy()
 	}

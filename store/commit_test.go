@@ -187,6 +187,16 @@ func TestCommitter_QueueFull_Busy_WritesNothing(t *testing.T) {
 	if engine.ErrorCode(err) != engine.EBUSY || engine.ErrorRetryAfter(err) <= 0 {
 		t.Fatalf("a write past the queue's bound: %v (retry after %v), want busy with a time to retry", err, engine.ErrorRetryAfter(err))
 	}
+	// The engine's own bookkeeping is queued all the same.
+	wg.Add(1)
+	var systemErr error
+	go func() {
+		defer wg.Done()
+		systemErr = db.Update(engine.SystemWrite(ctx), func(tx engine.Tx) error {
+			return tx.PutCall(&engine.Call{ID: "system", Title: "system"})
+		})
+	}()
+	ctWaitQueued(t, db, 3)
 	if err := release(); err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +206,11 @@ func TestCommitter_QueueFull_Busy_WritesNothing(t *testing.T) {
 			t.Errorf("queued write %d: %v", i, err)
 		}
 	}
+	if systemErr != nil {
+		t.Errorf("the system write past the bound: %v, want it queued and committed", systemErr)
+	}
 	mustClose(t, db)
-	if got := ctStored(t, path, "blocker", "q0", "q1", "over"); strings.Join(got, " ") != "blocker q0 q1" {
-		t.Fatalf("stored %v, want the queued writes and not the refused one", got)
+	if got := ctStored(t, path, "blocker", "q0", "q1", "over", "system"); strings.Join(got, " ") != "blocker q0 q1 system" {
+		t.Fatalf("stored %v, want the queued writes and the system's, not the refused one", got)
 	}
 }

@@ -83,6 +83,10 @@ type Options struct {
 	CacheBytes int
 	// Logger hears the progress of a migration; nil hears nothing.
 	Logger *slog.Logger
+	// OlderSchema lets a read-only open take a file of an older layout,
+	// for a copy of its bytes (a backup taken before an upgrade): the
+	// engine's reads would misread it, so nothing else may use it.
+	OlderSchema bool
 	// CommitQueue bounds the writes waiting for a commit; a write that
 	// finds it full is refused at once with EBUSY and writes nothing. 0
 	// keeps DefaultCommitQueue.
@@ -130,7 +134,10 @@ func Open(path string, opts Options) (*DB, error) {
 			if meta := tx.Bucket(bucketMeta); meta != nil {
 				switch v := string(meta.Get(keySchema)); v {
 				case schemaVersion:
-				case "", "1", "2":
+				case "", "1", "2", schemaSplitting:
+					if opts.OlderSchema {
+						return nil
+					}
 					return fmt.Errorf("schema version %q is older than this program's (%s): start the server once, which migrates it", v, schemaVersion)
 				default:
 					return fmt.Errorf("schema version %q is newer than this program (%s)", v, schemaVersion)
@@ -224,7 +231,7 @@ func (db *DB) Update(ctx context.Context, fn func(engine.Tx) error) error {
 		return nil // nothing to write, nothing to make durable
 	}
 	var refusal error
-	err := db.commit.do(func(btx *bolt.Tx) error {
+	err := db.commit.do(ctx, func(btx *bolt.Tx) error {
 		refusal = nil
 		if opt != nil && opt.valid(btx) {
 			db.writes.Applied.Add(1)

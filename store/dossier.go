@@ -121,7 +121,9 @@ func (t *tx) body(id string) (*body, error) {
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("decode the body of dossier %q: %w", id, err)
 	}
-	t.keep(id, bytes.Clone(raw), &b)
+	// The cache gets a copy of its own: the engine may change the one it
+	// is given before the cache's put, which in a first half waits.
+	t.keep(id, bytes.Clone(raw), cloneBody(&b))
 	return &b, nil
 }
 

@@ -16,9 +16,16 @@ import (
 // release, each recorded by the schema version it leaves in bucketMeta:
 //
 //	"" or "1" → "2": count the tally;
-//	"2" → "3": split every dossier into head, body and files (dossier.go).
+//	"2" → "3": split every dossier into head, body and files (dossier.go),
+//	through "3-splitting" while it is under way.
 var (
 	keySchema = []byte("schema")
+	// schemaSplitting marks a file whose move to schema 3 is under way:
+	// some dossiers are split, others whole. The previous release refuses
+	// it (it is not a version it knows), so an operator who stops the
+	// migration and goes back to that release cannot read split dossiers
+	// as empty ones, nor write whole records the resumed split would skip.
+	schemaSplitting = "3-splitting"
 	// keySplitAfter is the id of the last dossier split while the move to
 	// schema 3 is under way: a migration killed half-way resumes after it.
 	keySplitAfter = []byte("split_after")
@@ -51,7 +58,7 @@ func migrate(b *bolt.DB, log *slog.Logger) error {
 		}
 		meta := tx.Bucket(bucketMeta)
 		switch v := string(meta.Get(keySchema)); v {
-		case "2", schemaVersion:
+		case "2", schemaSplitting, schemaVersion:
 			return nil
 		case "", "1":
 			if tx.Bucket(bucketApps).Stats().KeyN == 0 {
@@ -86,7 +93,7 @@ func splitDossiers(b *bolt.DB, log *slog.Logger) error {
 	var total int
 	var after []byte
 	err := b.View(func(tx *bolt.Tx) error {
-		if string(tx.Bucket(bucketMeta).Get(keySchema)) != "2" {
+		if v := string(tx.Bucket(bucketMeta).Get(keySchema)); v != "2" && v != schemaSplitting {
 			total = -1
 			return nil
 		}
@@ -113,6 +120,9 @@ func splitDossiers(b *bolt.DB, log *slog.Logger) error {
 					return err
 				}
 				return meta.Put(keySchema, []byte(schemaVersion))
+			}
+			if err := meta.Put(keySchema, []byte(schemaSplitting)); err != nil {
+				return err
 			}
 			return meta.Put(keySplitAfter, after)
 		})

@@ -472,3 +472,36 @@ func TestUpdate_ScanInsideARecover_StillRunsUnderTheLock(t *testing.T) {
 		t.Errorf("applied %d, locked %d; want the scanning write under the lock (applied 1, locked 1)", a, l)
 	}
 }
+
+// A dossier read in the first half of a write and changed in place by
+// the function, without being written, must not reach the cache: the
+// next reader gets what is stored.
+func TestCache_InPlaceChangeInTheFirstHalf_IsNotKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "designate.db")
+	db := mustOpen(t, path, Options{})
+	a := dossier(1, callA, "Porto", "PT", "Film", engine.Draft, false)
+	mustPut(t, db, a)
+	mustClose(t, db)
+	// A fresh cache: the next read decodes the body, in the first half.
+	db = mustOpen(t, path, Options{})
+	defer mustClose(t, db)
+	ctx := context.Background()
+	err := db.Update(ctx, func(tx engine.Tx) error {
+		app, err := tx.Application(a.ID)
+		if err != nil {
+			return err
+		}
+		app.Sections["vision"] = "never stored"
+		return tx.PutCall(&engine.Call{ID: callA, Title: "A", TimeZone: "UTC"}) // another write, so the first half is applied
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *engine.Application
+	if err := db.View(ctx, func(tx engine.ReadTx) (err error) { got, err = tx.Application(a.ID); return }); err != nil {
+		t.Fatal(err)
+	}
+	if got.Sections["vision"] != "Cinema for all" {
+		t.Fatalf("a reader gets %q, which was never stored", got.Sections["vision"])
+	}
+}

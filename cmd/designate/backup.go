@@ -36,7 +36,7 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return errors.New("backup: --out FILE is required")
 	}
-	db, files, err := openOffline(*data, true)
+	db, files, err := openOffline(*data, store.Options{ReadOnly: true, OlderSchema: true})
 	if errors.Is(err, store.ErrLocked) {
 		// The run's own context: the dispatch passes none to this command,
 		// and a long download must stop (and clean up) on Ctrl-C.
@@ -57,11 +57,11 @@ func runBackup(args []string, stdout, stderr io.Writer) error {
 }
 
 // openOffline opens the data directory of a stopped server.
-func openOffline(data string, readOnly bool) (*store.DB, *store.Files, error) {
+func openOffline(data string, opts store.Options) (*store.DB, *store.Files, error) {
 	if _, err := os.Stat(dbFile(data)); err != nil {
 		return nil, nil, fmt.Errorf("no database at %s", dbFile(data))
 	}
-	db, err := store.Open(dbFile(data), store.Options{ReadOnly: readOnly})
+	db, err := store.Open(dbFile(data), opts)
 	if errors.Is(err, store.ErrLocked) {
 		return nil, nil, fmt.Errorf("%w; stop the server first", err)
 	} else if err != nil {

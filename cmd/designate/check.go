@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"designate/engine"
+	"designate/store"
 )
 
 // runCheck is `designate check`: verify every invariant of a stopped
@@ -23,7 +24,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	db, files, err := openOffline(*data, !*sweep)
+	db, files, err := openOffline(*data, store.Options{ReadOnly: !*sweep})
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"designate/engine"
+	"designate/store"
 )
 
 // Issue 7's "nothing lost" tests: the real server as a separate process
@@ -344,7 +345,7 @@ func crReadOffline(t *testing.T, data string, ids []string, into map[string]crSt
 	if len(ids) == 0 {
 		return
 	}
-	db, files, err := openOffline(data, true)
+	db, files, err := openOffline(data, store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

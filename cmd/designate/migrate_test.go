@@ -33,6 +33,13 @@ func TestMigration_SchemaTwo_StartsAndChecksClean(t *testing.T) {
 		t.Fatalf("check of the schema 2 file = %v, want a refusal saying to start the server once", err)
 	}
 
+	// A backup before the upgrade copies the old file as it is.
+	backup := filepath.Join(t.TempDir(), "before-upgrade.tar")
+	out.Reset()
+	if err := run(context.Background(), []string{"backup", "--data", data, "--out", backup}, &out, &errOut); err != nil {
+		t.Fatalf("backup of the schema 2 data: %v\n%s", err, errOut.String())
+	}
+
 	tm := MustRunMainConfig(t, ConfigForTest(t, data, true), engine.NewManualClock(time.Date(2026, time.December, 10, 12, 0, 0, 0, time.UTC)))
 	for id, w := range want {
 		got, err := tm.Service.Application(context.Background(), engine.System, id)
@@ -74,6 +81,16 @@ func TestMigration_SchemaTwo_StartsAndChecksClean(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "data is sound") || !strings.Contains(out.String(), "49 dossiers") {
 		t.Errorf("check says %q, want the 49 dossiers sound", out.String())
+	}
+
+	// Restoring the backup taken before the upgrade migrates it too.
+	restored := filepath.Join(t.TempDir(), "restored")
+	out.Reset()
+	if err := run(context.Background(), []string{"restore", "--data", restored, "--from", backup}, &out, &errOut); err != nil {
+		t.Fatalf("restore of the pre-upgrade backup: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "data is sound") || !strings.Contains(out.String(), "49 dossiers") {
+		t.Errorf("restore says %q, want the 49 dossiers sound", out.String())
 	}
 }
 

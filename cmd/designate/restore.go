@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"designate/store"
@@ -33,5 +34,14 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", *from, *data)
+	// A backup taken before an upgrade holds an older layout: migrate it
+	// now, as the server's next start would, so that the check reads it.
+	db, err := store.Open(dbFile(*data), store.Options{Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
 	return runCheck(ctx, []string{"--data", *data}, stdout, stderr)
 }
