@@ -280,15 +280,26 @@ func (s *Service) deliver(ctx context.Context, mailer Mailer, m *Message) (bool,
 	// its record finish on a context that stopping does not cancel (the
 	// mailer bounds the send with its own timeout).
 	ctx = SystemWrite(context.WithoutCancel(ctx))
-	var sendErr error
+	var todo []Recipient
 	for _, r := range rcpts {
-		if contains(m.Sent, strings.ToLower(r.Email)) {
-			continue
+		if !contains(m.Sent, strings.ToLower(r.Email)) {
+			todo = append(todo, r)
 		}
+	}
+	var sendErr error
+	var last string // the last copy sent, recorded with the message's end
+	for i, r := range todo {
 		if sendErr = mailer.Send(ctx, m, call, r); sendErr != nil {
 			break
 		}
 		addr := strings.ToLower(r.Email)
+		if i == len(todo)-1 {
+			// The last copy is recorded in the write that ends the
+			// message: one write fewer, and still no copy is sent before
+			// the one before it is recorded.
+			last = addr
+			break
+		}
 		if err := s.updateMessage(ctx, m.ID, func(cur *Message) { cur.Sent = append(cur.Sent, addr) }); err != nil {
 			return false, err
 		}
@@ -297,6 +308,9 @@ func (s *Service) deliver(ctx context.Context, mailer Mailer, m *Message) (bool,
 	now := s.clock.Now()
 	finished := false
 	err = s.updateMessage(ctx, m.ID, func(cur *Message) {
+		if last != "" {
+			cur.Sent = append(cur.Sent, last)
+		}
 		cur.Attempts++
 		switch {
 		case sendErr == nil:

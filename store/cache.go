@@ -94,12 +94,16 @@ func (c *decoded[T]) put(key string, raw []byte, val *T) {
 // caches are the decoded records a database keeps.
 type caches struct {
 	bodies *decoded[body]
+	files  *decoded[fileList]
 	calls  *decoded[engine.Call]
 }
 
 func newCaches(maxBytes int) *caches {
 	return &caches{
 		bodies: newDecoded(maxBytes, cloneBody),
-		calls:  newDecoded(maxBytes/16, (*engine.Call).Clone),
+		// A list of ten files is 2 KB of JSON with ten times to parse:
+		// a twentieth of a dossier's bytes, a large share of its decoding.
+		files: newDecoded(maxBytes/8, cloneFiles),
+		calls: newDecoded(maxBytes/16, (*engine.Call).Clone),
 	}
 }

@@ -98,13 +98,38 @@ func (t *tx) Application(id string) (*engine.Application, error) {
 		return nil, err
 	}
 	a.Contacts, a.Sections = b.Contacts, b.Sections
-	if raw := t.bucket(bucketDossierFiles).Get([]byte(id)); raw != nil {
-		if err := json.Unmarshal(raw, &a.Attachments); err != nil {
-			return nil, fmt.Errorf("decode the files of dossier %q: %w", id, err)
-		}
+	if a.Attachments, err = t.files(id); err != nil {
+		return nil, err
 	}
 	t.rememberBody(id, b, a.Attachments)
 	return a, nil
+}
+
+// fileList is a dossier's attachment list as the cache keeps it.
+type fileList []engine.Attachment
+
+func cloneFiles(f *fileList) *fileList {
+	c := fileList(slices.Clone(*f))
+	return &c
+}
+
+// files decodes the dossier's stored list of files, or copies the one kept
+// decoded from the same bytes.
+func (t *tx) files(id string) ([]engine.Attachment, error) {
+	raw := t.bucket(bucketDossierFiles).Get([]byte(id))
+	if raw == nil {
+		return nil, nil
+	}
+	if f, ok := t.cache.files.get(id, raw); ok {
+		return *f, nil
+	}
+	var f fileList
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, fmt.Errorf("decode the files of dossier %q: %w", id, err)
+	}
+	kept, copied := bytes.Clone(raw), cloneFiles(&f)
+	t.later(func() { t.cache.files.put(id, kept, copied) })
+	return f, nil
 }
 
 // body decodes the dossier's stored body, or copies the one kept decoded
@@ -123,20 +148,21 @@ func (t *tx) body(id string) (*body, error) {
 	}
 	// The cache gets a copy of its own: the engine may change the one it
 	// is given before the cache's put, which in a first half waits.
-	t.keep(id, bytes.Clone(raw), cloneBody(&b))
+	kept, copied := bytes.Clone(raw), cloneBody(&b)
+	t.later(func() { t.cache.bodies.put(id, kept, copied) })
 	return &b, nil
 }
 
-// keep puts a decoded body in the shared cache. In the first half of an
-// optimistic write (see optimistic) it waits until the write is applied:
-// a write decided on a snapshot and then run again must not replace the
-// entry of the body that is really stored.
-func (t *tx) keep(id string, raw []byte, b *body) {
+// later runs a put into the shared cache now or, in the first half of an
+// optimistic write (see optimistic), once the write is applied: a write
+// decided on a snapshot and then run again must not replace the entry of
+// what is really stored. What it puts must be a copy of its own.
+func (t *tx) later(put func()) {
 	if t.opt != nil {
-		t.opt.keep = append(t.opt.keep, func() { t.cache.bodies.put(id, raw, b) })
+		t.opt.keep = append(t.opt.keep, put)
 		return
 	}
-	t.cache.bodies.put(id, raw, b)
+	put()
 }
 
 // PutSummary stores the dossier's head and moves its index entries and
@@ -199,7 +225,8 @@ func (t *tx) PutApplication(a *engine.Application) error {
 			return err
 		}
 		// The next read, most likely the next save, finds it decoded.
-		t.keep(a.ID, raw, cloneBody(b))
+		copied := cloneBody(b)
+		t.later(func() { t.cache.bodies.put(a.ID, raw, copied) })
 	}
 	if prev == nil || !sameFiles(prev.files, a.Attachments) {
 		if err := t.moveIndex(fileIndexKeys(a.ID, oldFiles), fileIndexKeys(a.ID, a.Attachments)); err != nil {
@@ -212,6 +239,8 @@ func (t *tx) PutApplication(a *engine.Application) error {
 		if err := t.bucket(bucketDossierFiles).Put([]byte(a.ID), raw); err != nil {
 			return err
 		}
+		copied := fileList(slices.Clone(a.Attachments))
+		t.later(func() { t.cache.files.put(a.ID, raw, &copied) })
 	}
 	t.rememberBody(a.ID, b, a.Attachments)
 	return nil
