@@ -42,6 +42,8 @@ type MailConfig struct {
 type Mailer struct {
 	cfg     MailConfig
 	catalog catalog
+	// idle holds SMTP sessions open between copies (see smtpSend).
+	idle chan *smtpSession
 	// Now dates the messages; the engine's clock in tests.
 	Now func() time.Time
 }
@@ -58,7 +60,7 @@ func NewMailer(cfg MailConfig) (*Mailer, error) {
 	if cfg.Domain == "" {
 		cfg.Domain = "designate.invalid"
 	}
-	return &Mailer{cfg: cfg, catalog: c, Now: time.Now}, nil
+	return &Mailer{cfg: cfg, catalog: c, Now: time.Now, idle: make(chan *smtpSession, engine.DefaultOutboxParallel)}, nil
 }
 
 var _ engine.Mailer = (*Mailer)(nil)
@@ -125,14 +127,129 @@ func (ml *Mailer) drop(m *engine.Message, to engine.Recipient, raw []byte) error
 	return os.WriteFile(filepath.Join(ml.cfg.Dir, name), raw, 0o600)
 }
 
-// smtpSend speaks SMTP to the configured server: STARTTLS when asked (and
-// then required), AUTH PLAIN when there are credentials.
+// smtpSend hands one copy to the configured SMTP server, on a session kept
+// open from an earlier copy when there is one: a connection, its greeting,
+// STARTTLS and AUTH cost more than the copy itself, and the outbox sends
+// thousands of copies a minute under a submission storm.
 func (ml *Mailer) smtpSend(ctx context.Context, to string, raw []byte) error {
+	from := ml.cfg.From
+	if a, err := mailAddress(from); err == nil {
+		from = a
+	}
+	for {
+		sess, reused, err := ml.session(ctx)
+		if err != nil {
+			return err
+		}
+		if deadline, ok := ctx.Deadline(); ok {
+			_ = sess.conn.SetDeadline(deadline)
+		}
+		if reused {
+			// A kept session the server has since closed fails here,
+			// before anything of this copy was sent: open another.
+			if err := sess.client.Reset(); err != nil {
+				sess.close()
+				continue
+			}
+		}
+		if err := smtpTransaction(sess.client, from, to, raw); err != nil {
+			// Whatever the server made of a half-done transaction, the
+			// session is not reused: the outbox tries the copy again
+			// later, with the same Message-ID.
+			sess.close()
+			return err
+		}
+		ml.keep(sess)
+		return nil
+	}
+}
+
+func smtpTransaction(c *smtp.Client, from, to string, raw []byte) error {
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// smtpSession is an SMTP connection past its greeting, STARTTLS and AUTH,
+// ready for a transaction.
+type smtpSession struct {
+	conn   net.Conn
+	client *smtp.Client
+	idle   time.Time // when it was last put back
+}
+
+func (s *smtpSession) close() {
+	_ = s.client.Close()
+}
+
+// smtpIdle is how long a session is kept unused. Servers drop idle
+// sessions after minutes (RFC 5321 suggests 5); the outbox keeps them only
+// between copies of a busy moment.
+const smtpIdle = 10 * time.Second
+
+// session takes a kept session, or opens one.
+func (ml *Mailer) session(ctx context.Context) (*smtpSession, bool, error) {
+	for {
+		select {
+		case s := <-ml.idle:
+			if time.Since(s.idle) < smtpIdle {
+				return s, true, nil
+			}
+			_ = s.client.Quit()
+			s.close()
+			continue
+		default:
+		}
+		s, err := ml.dial(ctx)
+		return s, false, err
+	}
+}
+
+// keep puts a session back for the next copy, or ends it when enough are
+// kept.
+func (ml *Mailer) keep(s *smtpSession) {
+	_ = s.conn.SetDeadline(time.Time{})
+	s.idle = time.Now()
+	select {
+	case ml.idle <- s:
+	default:
+		_ = s.client.Quit()
+		s.close()
+	}
+}
+
+// Close ends the kept sessions.
+func (ml *Mailer) Close() {
+	for {
+		select {
+		case s := <-ml.idle:
+			_ = s.client.Quit()
+			s.close()
+		default:
+			return
+		}
+	}
+}
+
+// dial opens a session: STARTTLS when asked (and then required), AUTH
+// PLAIN when there are credentials.
+func (ml *Mailer) dial(ctx context.Context) (*smtpSession, error) {
 	addr := net.JoinHostPort(ml.cfg.Host, fmt.Sprint(ml.cfg.Port))
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(deadline)
@@ -140,9 +257,17 @@ func (ml *Mailer) smtpSend(ctx context.Context, to string, raw []byte) error {
 	c, err := smtp.NewClient(conn, ml.cfg.Host)
 	if err != nil {
 		conn.Close()
-		return err
+		return nil, err
 	}
-	defer c.Close()
+	s := &smtpSession{conn: conn, client: c}
+	if err := ml.greet(c, addr); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (ml *Mailer) greet(c *smtp.Client, addr string) error {
 	if err := c.Hello(ml.cfg.Domain); err != nil {
 		return err
 	}
@@ -159,27 +284,7 @@ func (ml *Mailer) smtpSend(ctx context.Context, to string, raw []byte) error {
 			return err
 		}
 	}
-	from := ml.cfg.From
-	if a, err := mailAddress(from); err == nil {
-		from = a
-	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(raw); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
+	return nil
 }
 
 // mailAddress is the bare address of "Name <address>".

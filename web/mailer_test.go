@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -520,4 +521,79 @@ func TestMailer_SendTimesOut(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("gave up after %v, want about the 300ms timeout", d)
 	}
+}
+
+// Copies sent one after the other share one SMTP session (one greeting,
+// one sign-in); a session the server has dropped meanwhile is replaced
+// without losing the copy; Close ends what is kept.
+func TestMailer_KeepsTheSMTPSessionBetweenCopies(t *testing.T) {
+	var sessions atomic.Int32
+	srv := mlwStartServer(t, "designate", "s3cret pass", nil)
+	counting := &mlwCountingServer{mlwServer: srv, sessions: &sessions}
+	srv2 := smtp.NewServer(counting)
+	srv2.Domain, srv2.AllowInsecureAuth, srv2.ErrorLog = "mx.example", true, mlwDiscard{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv2.Serve(ln) }()
+	defer func() { srv2.Close(); <-done }()
+
+	ml := mlwMailer(t, MailConfig{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Username: "designate", Password: "s3cret pass", Timeout: 10 * time.Second})
+	m, call := mlwMessage("submit", "city"), mlwCall()
+	for i := range 5 {
+		if err := ml.Send(context.Background(), m, call, engine.Recipient{Email: fmt.Sprintf("copy%d@example.org", i)}); err != nil {
+			t.Fatalf("copy %d: %v", i, err)
+		}
+	}
+	if n := sessions.Load(); n != 1 {
+		t.Errorf("5 copies opened %d sessions, want 1", n)
+	}
+	if got := srv.signIns(); len(got) != 1 {
+		t.Errorf("signed in %d times, want once", len(got))
+	}
+	// The server drops the kept session (as an idle timeout would): the
+	// next copy goes out on a new one.
+	for _, c := range counting.open() {
+		c.Close()
+	}
+	if err := ml.Send(context.Background(), m, call, engine.Recipient{Email: "after@example.org"}); err != nil {
+		t.Fatalf("the copy after the server dropped the session: %v", err)
+	}
+	if got := len(srv.messages()); got != 6 {
+		t.Errorf("the server has %d copies, want 6", got)
+	}
+	if n := sessions.Load(); n != 2 {
+		t.Errorf("%d sessions after a drop, want 2", n)
+	}
+	ml.Close()
+	if n := len(ml.idle); n != 0 {
+		t.Errorf("%d sessions kept after Close", n)
+	}
+}
+
+// mlwCountingServer counts the SMTP sessions and keeps their connections.
+type mlwCountingServer struct {
+	*mlwServer
+	sessions *atomic.Int32
+	mu       sync.Mutex
+	conns    []*smtp.Conn
+}
+
+func (s *mlwCountingServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	s.sessions.Add(1)
+	s.mu.Lock()
+	s.conns = append(s.conns, c)
+	s.mu.Unlock()
+	return &mlwSession{s: s.mlwServer}, nil
+}
+
+// open returns the connections seen so far, and forgets them.
+func (s *mlwCountingServer) open() []*smtp.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.conns
+	s.conns = nil
+	return out
 }

@@ -145,7 +145,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if m.Config.Mail.Deliver {
 		m.wg.Add(1)
-		go func() { defer m.wg.Done(); m.Service.RunOutbox(schedCtx, mailer, m.Config.Mail.Every, m.Logger) }()
+		go func() {
+			defer m.wg.Done()
+			m.Service.RunOutbox(schedCtx, mailer, m.Config.Mail.Every, m.Logger)
+			mailer.Close() // the SMTP sessions kept between copies
+		}()
 	}
 	m.wg.Add(2)
 	m.auditDone = make(chan struct{})
