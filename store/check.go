@@ -205,7 +205,7 @@ func storedDossier(btx *bolt.Tx, id, raw []byte) (*engine.Application, error) {
 
 // indexKinds names the kinds of index entry.
 var indexKinds = map[byte]string{idxCall: "call", idxState: "state", idxCountry: "country", idxField: "field",
-	idxCity: "city", idxLeftDraft: "left_draft", idxEvaluator: "evaluator", idxFile: "file"}
+	idxCity: "city", idxLeftDraft: "left_draft", idxLeftState: "left_draft_state", idxEvaluator: "evaluator", idxFile: "file"}
 
 // splitIndexKey returns an index key's kind, value and id (a dossier's, or
 // for the evaluator index the dossier's after the evaluator's).
@@ -332,6 +332,11 @@ func recordValue(a *engine.Application, kind byte) string {
 		return fmt.Sprintf("its city is %q", a.City)
 	case idxLeftDraft:
 		return "it never left draft"
+	case idxLeftState:
+		if !a.LeftDraft() {
+			return "it never left draft"
+		}
+		return fmt.Sprintf("its state is %q", a.State)
 	case idxFile:
 		return "it names no such file"
 	}

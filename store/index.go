@@ -22,6 +22,11 @@ const (
 	idxField     = 'f'
 	idxCity      = 'y'
 	idxLeftDraft = 'v' // present only for dossiers submitted at least once
+	// idxLeftState is the state of the dossiers submitted at least once:
+	// the staff's lists by state (retracted drafts above all) read one
+	// prefix instead of intersecting a state with idxLeftDraft, which at
+	// 1,000,000 dossiers took 35 ms a page against 2 ms for the others.
+	idxLeftState = 'w'
 	// idxEvaluator is kept by the assignments, not the dossier: evaluator
 	// id, NUL, dossier id.
 	idxEvaluator = 'a'
@@ -53,7 +58,8 @@ func headIndexKeys(a *engine.Summary) [][]byte {
 		append(indexPrefix(idxCity, a.City), a.ID...),
 	}
 	if a.LeftDraft() {
-		keys = append(keys, append(indexPrefix(idxLeftDraft, ""), a.ID...))
+		keys = append(keys, append(indexPrefix(idxLeftDraft, ""), a.ID...),
+			append(indexPrefix(idxLeftState, string(a.State)), a.ID...))
 	}
 	return keys
 }
@@ -95,13 +101,18 @@ func prefixes(q engine.Query) [][]byte {
 		}
 	}
 	add(idxCall, q.Call)
-	add(idxState, string(q.State))
+	switch {
+	case q.LeftDraft && q.State != "":
+		// One index says both.
+		add(idxLeftState, string(q.State))
+	case q.LeftDraft:
+		ps = append(ps, indexPrefix(idxLeftDraft, ""))
+	default:
+		add(idxState, string(q.State))
+	}
 	add(idxCountry, q.Country)
 	add(idxField, q.Field)
 	add(idxCity, q.City)
-	if q.LeftDraft {
-		ps = append(ps, indexPrefix(idxLeftDraft, ""))
-	}
 	add(idxEvaluator, q.Evaluator)
 	return ps
 }

@@ -88,7 +88,8 @@ func migrate(b *bolt.DB, log *slog.Logger) error {
 // splitDossiers moves a schema-2 database to schema 3: every whole dossier
 // record becomes a head, a body and a list of files, splitChunk dossiers a
 // transaction, in id order, with the last id done kept beside them. The
-// index and the tally stay as they are: the head gives the same entries.
+// tally and the index stay as they are, but for schema 3's entries of the
+// dossiers that left draft by state (idxLeftState), added.
 func splitDossiers(b *bolt.DB, log *slog.Logger) error {
 	var total int
 	var after []byte
@@ -184,6 +185,12 @@ func splitChunkAfter(tx *bolt.Tx, after []byte) (int, []byte, error) {
 		}
 		if err := tx.Bucket(bucketDossierFiles).Put(r.id, files); err != nil {
 			return 0, nil, err
+		}
+		// Schema 3's index of the dossiers that left draft, by state.
+		if a.LeftDraft() {
+			if err := tx.Bucket(bucketIndex).Put(append(indexPrefix(idxLeftState, string(a.State)), r.id...), nil); err != nil {
+				return 0, nil, err
+			}
 		}
 	}
 	if len(chunk) == 0 {

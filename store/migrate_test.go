@@ -120,6 +120,18 @@ func assertNothingLost(t *testing.T, path string, want map[string]*engine.Applic
 		t.Fatal(err)
 	}
 	_, after := wholeRecords(t, path)
+	// Schema 3 adds one index entry for each dossier that left draft: its
+	// state among those (the check above holds each to its dossier).
+	leftDraft := 0
+	for _, a := range want {
+		if a.LeftDraft() {
+			leftDraft++
+			delete(after[string(bucketIndex)], string(append(indexPrefix(idxLeftState, string(a.State)), a.ID...)))
+		}
+	}
+	if leftDraft == 0 {
+		t.Fatal("no dossier of the fixture left draft: the new index is not tested")
+	}
 	for name, records := range others {
 		for k, v := range records {
 			if !bytes.Equal(after[name][k], v) {
@@ -127,7 +139,7 @@ func assertNothingLost(t *testing.T, path string, want map[string]*engine.Applic
 			}
 		}
 		if len(after[name]) != len(records) {
-			t.Errorf("bucket %s holds %d records after the migration, %d before", name, len(after[name]), len(records))
+			t.Errorf("bucket %s holds %d records after the migration (less the new entries), %d before", name, len(after[name]), len(records))
 		}
 	}
 }

@@ -483,5 +483,16 @@ func joinDossiers(tx *bolt.Tx) error {
 			return err
 		}
 	}
+	// Nor had schema 2 the index of the dossiers that left draft by state.
+	var stale [][]byte
+	c := tx.Bucket(bucketIndex).Cursor()
+	for k, _ := c.Seek([]byte{idxLeftState}); k != nil && k[0] == idxLeftState; k, _ = c.Next() {
+		stale = append(stale, bytes.Clone(k))
+	}
+	for _, k := range stale {
+		if err := tx.Bucket(bucketIndex).Delete(k); err != nil {
+			return err
+		}
+	}
 	return nil
 }
