@@ -276,14 +276,7 @@ func TestCrash_BetweenFileAndCommit(t *testing.T) {
 	// its draft with one file, acknowledged.
 	srv := startServerProc(t, bin, config, data)
 	admin := srv.login(adminEmail, adminPassword)
-	call := durCallBody("crash-2027")
-	now := time.Now().UTC().Truncate(time.Second)
-	for key, at := range map[string]time.Duration{
-		"opens_at": -24 * time.Hour, "submission_deadline": 30 * 24 * time.Hour, "endorsement_deadline": 60 * 24 * time.Hour,
-		"evaluation_deadline": 90 * 24 * time.Hour, "announcement_at": 120 * 24 * time.Hour,
-	} {
-		call[key] = now.Add(at).Format(time.RFC3339)
-	}
+	call := durCallOpenNow("crash-2027")
 	var created struct{ State string }
 	srv.must(201, "POST", "/api/v1/calls", admin, call, &created)
 	if created.State != "open" {

@@ -28,6 +28,20 @@ import (
 
 // durCallBody is callBody with three slots: a required one-file PDF letter,
 // up to three photos (JPEG or PNG) and up to two PDF annexes.
+// durCallOpenNow is durCallBody open since yesterday by the real clock,
+// for the tests that run the binary, which tells time by it.
+func durCallOpenNow(id string) map[string]any {
+	call := durCallBody(id)
+	now := time.Now().UTC().Truncate(time.Second)
+	for key, at := range map[string]time.Duration{
+		"opens_at": -24 * time.Hour, "submission_deadline": 30 * 24 * time.Hour, "endorsement_deadline": 60 * 24 * time.Hour,
+		"evaluation_deadline": 90 * 24 * time.Hour, "announcement_at": 120 * 24 * time.Hour,
+	} {
+		call[key] = now.Add(at).Format(time.RFC3339)
+	}
+	return call
+}
+
 func durCallBody(id string) map[string]any {
 	b := callBody(id)
 	slot := func(id, en, fr string, files int, required bool, types ...string) map[string]any {

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"designate/engine"
 )
@@ -126,14 +125,7 @@ func TestServe_SyncFails_AcknowledgesNothingMore_ExitsNonZero(t *testing.T) {
 	// A first run, without strace: an open call, and a draft per city.
 	srv := startServerProc(t, bin, config, data)
 	admin := srv.login(adminEmail, adminPassword)
-	call := durCallBody("sync-2027")
-	now := time.Now().UTC().Truncate(time.Second)
-	for key, at := range map[string]time.Duration{
-		"opens_at": -24 * time.Hour, "submission_deadline": 30 * 24 * time.Hour, "endorsement_deadline": 60 * 24 * time.Hour,
-		"evaluation_deadline": 90 * 24 * time.Hour, "announcement_at": 120 * 24 * time.Hour,
-	} {
-		call[key] = now.Add(at).Format(time.RFC3339)
-	}
+	call := durCallOpenNow("sync-2027")
 	srv.must(http.StatusCreated, "POST", "/api/v1/calls", admin, call, nil)
 	tokens, drafts := make([]string, sfCities), make([]durDossier, sfCities)
 	for i := range sfCities {
